@@ -1,0 +1,228 @@
+/**
+ * Every error the runtime raises on purpose is a {@link BatchError} with a stable `code`.
+ * Classify errors with {@link isBatchError}, never with `instanceof` alone: an error that crossed a
+ * worker thread or was read back from a stored exit description is a copy, not the original class.
+ */
+export const BatchErrorCode = {
+  JOB_INSTANCE_ALREADY_COMPLETE: 'JOB_INSTANCE_ALREADY_COMPLETE',
+  JOB_EXECUTION_ALREADY_RUNNING: 'JOB_EXECUTION_ALREADY_RUNNING',
+  JOB_RESTART: 'JOB_RESTART',
+  START_LIMIT_EXCEEDED: 'START_LIMIT_EXCEEDED',
+  NO_SUCH_JOB: 'NO_SUCH_JOB',
+  NO_SUCH_JOB_EXECUTION: 'NO_SUCH_JOB_EXECUTION',
+  DUPLICATE_JOB: 'DUPLICATE_JOB',
+  JOB_PARAMETERS_INVALID: 'JOB_PARAMETERS_INVALID',
+  JOB_EXECUTION_NOT_RUNNING: 'JOB_EXECUTION_NOT_RUNNING',
+  JOB_INTERRUPTED: 'JOB_INTERRUPTED',
+  ILLEGAL_STATUS_TRANSITION: 'ILLEGAL_STATUS_TRANSITION',
+  OPTIMISTIC_LOCKING_FAILURE: 'OPTIMISTIC_LOCKING_FAILURE',
+  EXECUTION_CONTEXT_VALUE_INVALID: 'EXECUTION_CONTEXT_VALUE_INVALID',
+  STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
+  ILLEGAL_STATE: 'ILLEGAL_STATE',
+  INVALID_CONFIGURATION: 'INVALID_CONFIGURATION',
+  FAULT_INJECTED: 'FAULT_INJECTED',
+} as const;
+
+export type BatchErrorCode = (typeof BatchErrorCode)[keyof typeof BatchErrorCode];
+
+export abstract class BatchError extends Error {
+  abstract readonly code: BatchErrorCode;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** True when `error` is (a copy of) a BatchError, optionally of one code. Works across threads. */
+export function isBatchError(error: unknown, code?: BatchErrorCode): error is BatchError {
+  if (typeof error !== 'object' || error === null) return false;
+  const candidate = (error as { code?: unknown }).code;
+  if (typeof candidate !== 'string' || !(candidate in BatchErrorCode)) return false;
+  return code === undefined || candidate === code;
+}
+
+export class JobInstanceAlreadyCompleteError extends BatchError {
+  readonly code = BatchErrorCode.JOB_INSTANCE_ALREADY_COMPLETE;
+  constructor(
+    readonly jobName: string,
+    readonly jobInstanceId: number,
+    readonly status: string,
+  ) {
+    super(
+      `Job instance ${jobInstanceId} of job '${jobName}' is already ${status} and cannot run again. ` +
+        `Launch with different identifying parameters (or an incrementer) to start a new instance.`,
+    );
+  }
+}
+
+export class JobExecutionAlreadyRunningError extends BatchError {
+  readonly code = BatchErrorCode.JOB_EXECUTION_ALREADY_RUNNING;
+  constructor(
+    readonly jobName: string,
+    readonly executionId: number,
+    readonly status: string,
+  ) {
+    super(
+      `Job '${jobName}' already has execution ${executionId} in status ${status} for these parameters. ` +
+        `Wait for it to end, or stop it, before launching the instance again.`,
+    );
+  }
+}
+
+export class JobRestartError extends BatchError {
+  readonly code = BatchErrorCode.JOB_RESTART;
+  constructor(
+    message: string,
+    readonly jobName: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class StartLimitExceededError extends BatchError {
+  readonly code = BatchErrorCode.START_LIMIT_EXCEEDED;
+  constructor(
+    readonly stepName: string,
+    readonly startLimit: number,
+  ) {
+    super(
+      `Step '${stepName}' has already been started ${startLimit} time(s), its start limit. ` +
+        `Raise startLimit() on the step or abandon the job instance.`,
+    );
+  }
+}
+
+export class NoSuchJobError extends BatchError {
+  readonly code = BatchErrorCode.NO_SUCH_JOB;
+  constructor(
+    readonly jobName: string,
+    readonly knownJobNames: readonly string[],
+  ) {
+    super(
+      `No job named '${jobName}' is registered. Known jobs: ${
+        knownJobNames.length ? knownJobNames.map((n) => `'${n}'`).join(', ') : '(none)'
+      }. Register it with runtime.registry.register(job).`,
+    );
+  }
+}
+
+export class NoSuchJobExecutionError extends BatchError {
+  readonly code = BatchErrorCode.NO_SUCH_JOB_EXECUTION;
+  constructor(readonly executionId: number) {
+    super(`No job execution with id ${executionId} exists in this repository.`);
+  }
+}
+
+export class DuplicateJobError extends BatchError {
+  readonly code = BatchErrorCode.DUPLICATE_JOB;
+  constructor(readonly jobName: string) {
+    super(`A job named '${jobName}' is already registered; unregister it first or choose another name.`);
+  }
+}
+
+export class JobParametersInvalidError extends BatchError {
+  readonly code = BatchErrorCode.JOB_PARAMETERS_INVALID;
+  constructor(
+    message: string,
+    readonly jobName?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class JobExecutionNotRunningError extends BatchError {
+  readonly code = BatchErrorCode.JOB_EXECUTION_NOT_RUNNING;
+  constructor(
+    readonly executionId: number,
+    readonly status: string,
+  ) {
+    super(`Job execution ${executionId} is ${status}, not running, so it cannot be stopped.`);
+  }
+}
+
+/** Raised inside a job when a step ended STOPPED or a stop was seen between steps; it ends the job STOPPED. */
+export class JobInterruptedError extends BatchError {
+  readonly code = BatchErrorCode.JOB_INTERRUPTED;
+  constructor(
+    message: string,
+    readonly status: 'STOPPED' | 'UNKNOWN' = 'STOPPED',
+  ) {
+    super(message);
+  }
+}
+
+export class IllegalStatusTransitionError extends BatchError {
+  readonly code = BatchErrorCode.ILLEGAL_STATUS_TRANSITION;
+  constructor(
+    readonly entity: string,
+    readonly from: string,
+    readonly event: string,
+    hint = '',
+  ) {
+    super(`${entity} is ${from}; '${event}' is not allowed from that status.${hint ? ` ${hint}` : ''}`);
+  }
+}
+
+export class OptimisticLockingFailureError extends BatchError {
+  readonly code = BatchErrorCode.OPTIMISTIC_LOCKING_FAILURE;
+  constructor(
+    readonly entity: string,
+    readonly expectedVersion: number,
+    readonly actualVersion: number,
+  ) {
+    super(
+      `${entity} was changed by someone else (stored version ${actualVersion}, this copy has ${expectedVersion}); ` +
+        `reload it before updating.`,
+    );
+  }
+}
+
+export class ExecutionContextValueError extends BatchError {
+  readonly code = BatchErrorCode.EXECUTION_CONTEXT_VALUE_INVALID;
+  constructor(
+    readonly key: string,
+    readonly reason: string,
+  ) {
+    super(
+      `ExecutionContext value for '${key}' cannot be stored: ${reason}. ` +
+        `Values must survive JSON (strings, finite numbers, booleans, null, arrays and plain objects of them).`,
+    );
+  }
+}
+
+export class StoreUnavailableError extends BatchError {
+  readonly code = BatchErrorCode.STORE_UNAVAILABLE;
+  constructor(
+    readonly path: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`The job repository at '${path}' cannot be opened: ${reason}`, options);
+  }
+}
+
+export class IllegalStateError extends BatchError {
+  readonly code = BatchErrorCode.ILLEGAL_STATE;
+  constructor(
+    readonly component: string,
+    readonly state: string,
+    readonly action: string,
+  ) {
+    super(`${component} is ${state}; cannot ${action}.`);
+  }
+}
+
+export class InvalidConfigurationError extends BatchError {
+  readonly code = BatchErrorCode.INVALID_CONFIGURATION;
+}
+
+/** Thrown by a fault point that a test armed; never raised in production. */
+export class InjectedFaultError extends BatchError {
+  readonly code = BatchErrorCode.FAULT_INJECTED;
+  constructor(readonly faultPoint: string) {
+    super(`Fault injected at ${faultPoint}`);
+  }
+}

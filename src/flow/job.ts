@@ -1,0 +1,34 @@
+import type { JobExecution } from '../domain/job-execution.js';
+import type { JobParameters } from '../domain/job-parameters.js';
+import type { Logger } from '../domain/logger.js';
+import type { StepExecution } from '../domain/step-execution.js';
+import type { JobRepository } from '../repository/job-repository.js';
+import type { Clock } from '../support/clock.js';
+import type { FaultPoints } from '../support/fault-points.js';
+
+/** What a running job gets from the runtime that launched it. */
+export interface JobEnvironment {
+  readonly repository: JobRepository;
+  /** The runtime's logger; the job adds its name and ids. */
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly faults: FaultPoints | undefined;
+  /** Told once the execution is STARTED and stored, so a background launch can report its id. */
+  readonly onStarted?: (execution: JobExecution) => void;
+  /** Told when a step execution begins, so an operator's stop can reach it. */
+  readonly onStepStarted?: (execution: JobExecution, stepExecution: StepExecution) => void;
+}
+
+/** Checks parameters before anything is stored; throws JobParametersInvalidError to refuse them. */
+export type JobParametersValidator = (parameters: JobParameters) => void;
+
+/** A batch job: a name, restart rules, and the steps it runs. Built with `job(name)`. */
+export interface Job {
+  readonly name: string;
+  /** False when built with `preventRestart()`. */
+  readonly restartable: boolean;
+  /** Throws JobParametersInvalidError when the parameters are not acceptable. */
+  validateParameters(parameters: JobParameters): void;
+  /** Runs the execution through its lifecycle; never throws, the outcome is on the execution. */
+  execute(execution: JobExecution, environment: JobEnvironment): Promise<void>;
+}

@@ -1,0 +1,95 @@
+/**
+ * tsbatch: a restartable batch-processing runtime for TypeScript, embedded in the process that
+ * uses it.
+ *
+ * - Define steps with {@link step}: chunk-oriented (read, process, write, commit per chunk) or tasklets.
+ * - Assemble them into jobs with {@link job}.
+ * - Open a {@link BatchRuntime} on an LMDB directory; launch with `runtime.launcher.run(job, params)`
+ *   or by name with `runtime.operator.start(name, params)`.
+ * - A failed or stopped job restarts at its last commit: `runtime.operator.restart(executionId)`.
+ *
+ * Every chunk commits in one durable transaction that holds its counts, the step's execution
+ * context (reader and writer positions) and any writes staged by transactional writers, so a
+ * process killed at any moment loses nothing and writes nothing twice.
+ *
+ * @packageDocumentation
+ */
+
+// Runtime and operations
+export { BatchRuntime } from './launch/batch-runtime.js';
+export type { BatchRuntimeOptions, BatchRuntimeState } from './launch/batch-runtime.js';
+export type { JobLauncher, Launch } from './launch/job-launcher.js';
+export type { JobOperator } from './launch/job-operator.js';
+export type { JobRegistry } from './launch/job-registry.js';
+export type { JobExplorer } from './repository/job-explorer.js';
+
+// Definitions
+export { job } from './flow/job-builder.js';
+export type { JobBuilder, SimpleJobBuilder } from './flow/job-builder.js';
+export type { Job, JobParametersValidator } from './flow/job.js';
+export { step } from './step/step-builder.js';
+export type { StepBuilder, ChunkStepBuilder, TaskletStepBuilder, PerExecution } from './step/step-builder.js';
+export type { Step } from './step/step.js';
+export type { ChunkOptions } from './step/step-options.js';
+export type { Tasklet, ChunkContext } from './step/tasklet-step.js';
+
+// Items
+export type { ItemReader } from './item/item-reader.js';
+export type { ItemProcessor, ItemProcessorLike } from './item/item-processor.js';
+export type { ItemWriter, ChunkTransaction } from './item/item-writer.js';
+export type { ItemStream } from './item/item-stream.js';
+export { IterableItemReader, iterableReader } from './item/support/iterable-item-reader.js';
+export { ListItemWriter, listWriter } from './item/support/list-item-writer.js';
+
+// Domain
+export {
+  BatchStatus,
+  isRunningStatus,
+  isUnsuccessfulStatus,
+  maxBatchStatus,
+  upgradeBatchStatus,
+} from './domain/batch-status.js';
+export { ExitStatus, ExitCode } from './domain/exit-status.js';
+export { RepeatStatus } from './domain/repeat-status.js';
+export { JobParameters } from './domain/job-parameters.js';
+export type { JobParameter, JobParameterInput, JobParameterType, JobParameterValue } from './domain/job-parameters.js';
+export type { JobInstance } from './domain/job-instance.js';
+export type { JobExecution } from './domain/job-execution.js';
+export type { StepExecution } from './domain/step-execution.js';
+export type { StepContribution } from './domain/step-contribution.js';
+export type { ExecutionContext, JsonValue } from './domain/execution-context.js';
+export { Chunk } from './domain/chunk.js';
+export type {
+  JobExecutionListener,
+  StepExecutionListener,
+  ChunkListener,
+  ItemReadListener,
+  ItemProcessListener,
+  ItemWriteListener,
+  SkipListener,
+  StepListener,
+} from './domain/listeners.js';
+export type { Logger, LogBindings } from './domain/logger.js';
+
+// Errors
+export {
+  BatchError,
+  BatchErrorCode,
+  isBatchError,
+  JobInstanceAlreadyCompleteError,
+  JobExecutionAlreadyRunningError,
+  JobRestartError,
+  StartLimitExceededError,
+  NoSuchJobError,
+  NoSuchJobExecutionError,
+  DuplicateJobError,
+  JobParametersInvalidError,
+  JobExecutionNotRunningError,
+  IllegalStatusTransitionError,
+  OptimisticLockingFailureError,
+  ExecutionContextValueError,
+  StoreUnavailableError,
+  IllegalStateError,
+  InvalidConfigurationError,
+  InjectedFaultError,
+} from './domain/errors.js';

@@ -1,0 +1,80 @@
+import { JobParameters, type JobParameterInput } from '../domain/job-parameters.js';
+import type { JobExecution } from '../domain/job-execution.js';
+import type { Logger } from '../domain/logger.js';
+import type { StepExecution } from '../domain/step-execution.js';
+import type { Job, JobEnvironment } from '../flow/job.js';
+import type { JobRepository } from '../repository/job-repository.js';
+import type { Clock } from '../support/clock.js';
+import type { FaultPoints } from '../support/fault-points.js';
+import type { RunningExecution, RunningExecutions } from './running-executions.js';
+
+/** A launched execution: the execution once it has started, and a promise of its end. */
+export interface Launch {
+  readonly execution: JobExecution;
+  readonly done: Promise<JobExecution>;
+}
+
+/** @internal What the launcher needs from its runtime. */
+export interface LaunchContext {
+  readonly repository: JobRepository;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly faults: FaultPoints | undefined;
+  readonly running: RunningExecutions;
+  readonly assertOpen: (action: string) => void;
+}
+
+/**
+ * Launches jobs. `run` waits for the end; `launch` returns once the execution has started.
+ * Both refuse, before anything runs, with the launch errors: invalid parameters, already running,
+ * UNKNOWN, already complete or abandoned, not restartable.
+ */
+export class JobLauncher {
+  /** @internal */
+  constructor(private readonly context: LaunchContext) {}
+
+  /** Runs `job` and resolves with its execution when it ends (COMPLETED, FAILED, STOPPED, ...). */
+  async run(job: Job, parameters: JobParameters | Readonly<Record<string, JobParameterInput>> = JobParameters.EMPTY): Promise<JobExecution> {
+    const { done } = await this.launch(job, parameters);
+    return done;
+  }
+
+  /** Starts `job` in the background; resolves once its execution is STARTED and stored. */
+  async launch(job: Job, parameters: JobParameters | Readonly<Record<string, JobParameterInput>> = JobParameters.EMPTY): Promise<Launch> {
+    const { repository, running, assertOpen } = this.context;
+    assertOpen('launch a job');
+    const jobParameters = parameters instanceof JobParameters ? parameters : JobParameters.of(parameters);
+    job.validateParameters(jobParameters);
+    const execution = await repository.createJobExecution({ jobName: job.name, parameters: jobParameters, restartable: job.restartable });
+
+    let started!: () => void;
+    const hasStarted = new Promise<void>((resolve) => (started = resolve));
+    const activeSteps = new Set<StepExecution>();
+    const environment: JobEnvironment = {
+      repository,
+      logger: this.context.logger,
+      clock: this.context.clock,
+      faults: this.context.faults,
+      onStarted: () => started(),
+      onStepStarted: (_, stepExecution) => {
+        // Finished steps are dropped lazily: a stop only needs the ones still running.
+        for (const step of activeSteps) if (step.endTime) activeSteps.delete(step);
+        activeSteps.add(stepExecution);
+      },
+    };
+    const done = job
+      .execute(execution, environment)
+      .catch((error: unknown) => {
+        this.context.logger.error({ event: 'job.crashed', jobName: job.name, jobExecutionId: execution.id, err: error }, 'Job execution crashed');
+      })
+      .then(() => {
+        running.remove(execution.id);
+        started();
+        return execution;
+      });
+    const entry: RunningExecution = { execution, activeSteps, done };
+    running.add(entry);
+    await hasStarted;
+    return { execution, done };
+  }
+}

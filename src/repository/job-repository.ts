@@ -1,0 +1,50 @@
+import type { ExecutionContext } from '../domain/execution-context.js';
+import type { JobExecution } from '../domain/job-execution.js';
+import type { JobParameters } from '../domain/job-parameters.js';
+import type { StepExecution } from '../domain/step-execution.js';
+import type { JobExplorer } from './job-explorer.js';
+import type { StagedWrite } from './records.js';
+
+export interface CreateJobExecutionRequest {
+  readonly jobName: string;
+  readonly parameters: JobParameters;
+  /** False when the job was built with `preventRestart()`: an existing instance cannot run again. */
+  readonly restartable: boolean;
+}
+
+/** What a write tells the running step about the world outside it. */
+export interface UpdateOutcome {
+  /** Someone (this process or another) asked the job execution to stop. */
+  readonly stopRequested: boolean;
+}
+
+/**
+ * Where executions are remembered, so that a failed job resumes at its last commit.
+ *
+ * Every method that writes is one durable transaction. Updates are optimistic: each record carries
+ * a version, and a write based on a stale copy fails with `OptimisticLockingFailureError`, except
+ * that a stop request written by an operator is merged into the running execution's next update.
+ *
+ * @remarks The contract leaves out: deleting history, schema migrations, and which storage engine
+ * is used; implementations are proven by one conformance suite.
+ */
+export interface JobRepository extends JobExplorer {
+  /**
+   * Runs the launch checks and creates the execution in one transaction, so two launches of one
+   * instance, in one process or several, cannot both start. Throws the launch errors in Spring
+   * Batch's order: already running, UNKNOWN, already complete or abandoned, not restartable.
+   * A restart's execution starts with the job execution context of the previous execution.
+   */
+  createJobExecution(request: CreateJobExecutionRequest): Promise<JobExecution>;
+  updateJobExecution(execution: JobExecution): Promise<UpdateOutcome>;
+  updateJobExecutionContext(execution: JobExecution): Promise<void>;
+  createStepExecution(jobExecution: JobExecution, stepName: string, executionContext: ExecutionContext): Promise<StepExecution>;
+  /** Stores the step's status, times, counts and execution context. */
+  updateStepExecution(stepExecution: StepExecution): Promise<UpdateOutcome>;
+  /**
+   * THE chunk commit: the step's counts and version, its execution context, and the writes staged
+   * by transactional writers, in one durable transaction. Nothing of a chunk is visible before it.
+   */
+  commitChunk(stepExecution: StepExecution, staged: readonly StagedWrite[]): Promise<UpdateOutcome>;
+  close(): Promise<void>;
+}

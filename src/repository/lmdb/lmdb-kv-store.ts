@@ -1,0 +1,87 @@
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { open, type RootDatabase } from 'lmdb';
+import { StoreUnavailableError } from '../../domain/errors.js';
+import type { KvReader, KvStore, KvTransaction } from '../kv-store.js';
+
+/** The file inside the store directory; LMDB keeps its lock file beside it. */
+const DATA_FILE = 'tsbatch.mdb';
+const RANGE_END = '\uffff';
+
+/**
+ * The LMDB store: one memory-mapped file in a directory, ACID and crash-safe. Several processes on
+ * one host may open it at once; LMDB serialises their write transactions with a lock file.
+ * Every write transaction is synchronous and durable (one fdatasync) when it returns.
+ */
+export class LmdbKvStore implements KvStore {
+  private readonly tx: KvTransaction;
+
+  private constructor(
+    private readonly db: RootDatabase,
+    readonly directory: string,
+  ) {
+    this.tx = {
+      get: <V>(key: string) => db.get(key) as V | undefined,
+      range: <V>(prefix: string, options?: { reverse?: boolean; limit?: number }) => rangeOf<V>(db, prefix, options),
+      put: (key, value) => void db.putSync(key, value),
+      remove: (key) => void db.removeSync(key),
+    };
+  }
+
+  static open(directory: string): LmdbKvStore {
+    const path = resolve(directory);
+    ensureWritableDirectory(path);
+    try {
+      const db = open({ path: join(path, DATA_FILE), compression: false });
+      return new LmdbKvStore(db, path);
+    } catch (error) {
+      throw new StoreUnavailableError(path, `LMDB could not open it (${(error as Error).message}).`, { cause: error });
+    }
+  }
+
+  async write<T>(work: (tx: KvTransaction) => T): Promise<T> {
+    return this.db.transactionSync(() => work(this.tx));
+  }
+
+  read<T>(work: (tx: KvReader) => T): T {
+    // Another process may have committed since this process's read snapshot was taken.
+    this.db.resetReadTxn();
+    return work(this.tx);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+function rangeOf<V>(db: RootDatabase, prefix: string, options: { reverse?: boolean; limit?: number } = {}) {
+  const bounds = options.reverse ? { start: prefix + RANGE_END, end: prefix, reverse: true } : { start: prefix, end: prefix + RANGE_END };
+  const entries: Array<{ key: string; value: V }> = [];
+  for (const { key, value } of db.getRange({ ...bounds, ...(options.limit !== undefined ? { limit: options.limit } : {}) })) {
+    entries.push({ key: key as string, value: value as V });
+  }
+  return entries;
+}
+
+function ensureWritableDirectory(path: string): void {
+  let stats;
+  try {
+    stats = statSync(path, { throwIfNoEntry: false });
+  } catch (error) {
+    throw new StoreUnavailableError(path, `it cannot be inspected (${(error as Error).message}).`, { cause: error });
+  }
+  if (stats && !stats.isDirectory()) {
+    throw new StoreUnavailableError(path, 'it is a file, but the store needs a directory. Choose another path or remove the file.');
+  }
+  try {
+    if (!stats) mkdirSync(path, { recursive: true });
+    accessSync(path, constants.R_OK | constants.W_OK);
+  } catch (error) {
+    throw new StoreUnavailableError(
+      path,
+      `the directory is not writable by this process (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). ` +
+        `Choose a writable path or fix its permissions.`,
+      { cause: error },
+    );
+  }
+}

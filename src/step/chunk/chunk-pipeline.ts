@@ -1,0 +1,173 @@
+import { Observable, concatMap, from, lastValueFrom, takeWhile } from 'rxjs';
+import { ExecutionContext, type ExecutionContextSnapshot } from '../../domain/execution-context.js';
+import type { ItemReader } from '../../item/item-reader.js';
+import type { ItemStream } from '../../item/item-stream.js';
+import { isPromiseLike } from '../../support/awaitable.js';
+import type { StepListeners } from '../step-listeners.js';
+
+/** The items of one chunk as read, with the reader's state right after its last read. */
+export interface ReadChunk<I> {
+  readonly items: I[];
+  /** Set when a read failed; `items` holds what was read before it. */
+  readonly readError?: unknown;
+  /** True when the reader signalled the end of its data during this chunk. */
+  readonly exhausted: boolean;
+  /** What the reader's `update()` put after this chunk's last read; committed with this chunk. */
+  readonly readerState: ExecutionContextSnapshot;
+}
+
+/** What the consumer says after handling a chunk. */
+export type ChunkVerdict = 'continue' | 'finish';
+
+export interface ChunkPipelineOptions<I> {
+  readonly reader: ItemReader<I> & ItemStream;
+  readonly chunkSize: number;
+  /** How many chunks may be read while an earlier one is still processed, written and committed. */
+  readonly readAhead: number;
+  readonly listeners: StepListeners<I, unknown>;
+  /** Handles one chunk to its commit or throws; runs for one chunk at a time, in read order. */
+  readonly handle: (chunk: ReadChunk<I>) => Promise<ChunkVerdict>;
+}
+
+/**
+ * Runs read → handle over a reader with bounded read-ahead. Reading is pulled, not pushed (RxJS
+ * offers no backpressure of its own): the producer may hold at most `readAhead + 1` chunks that
+ * are read but not yet committed, and waits for a credit, returned when a chunk is handled, before
+ * reading another. So memory holds at most (readAhead + 1) × chunkSize items, whatever the input.
+ *
+ * Resolves when the reader is exhausted or a handler said `finish`, and only after the producer has
+ * stopped reading, so the caller may close the reader safely. Rejects with the handler's error.
+ */
+export async function runChunkPipeline<I>(options: ChunkPipelineOptions<I>): Promise<void> {
+  const { chunkSize, readAhead, handle } = options;
+  const gate = new CreditGate(readAhead + 1);
+  let producerDone: Promise<void> = Promise.resolve();
+
+  const chunks$ = new Observable<ReadChunk<I>>((subscriber) => {
+    let cancelled = false;
+    const reading = new ChunkReading(options);
+    producerDone = (async () => {
+      while (!cancelled) {
+        await gate.take();
+        if (cancelled) break;
+        const chunk = await reading.next(chunkSize);
+        if (cancelled) break;
+        subscriber.next(chunk);
+        if (chunk.exhausted || chunk.readError !== undefined) break;
+      }
+      subscriber.complete();
+    })().catch((error: unknown) => subscriber.error(error));
+    return () => {
+      cancelled = true;
+      gate.cancel();
+    };
+  });
+
+  try {
+    await lastValueFrom(
+      chunks$.pipe(
+        concatMap((chunk) =>
+          from(
+            handle(chunk).finally(() => gate.give()),
+          ),
+        ),
+        takeWhile((verdict) => verdict === 'continue'),
+      ),
+      { defaultValue: 'finish' as const },
+    );
+  } finally {
+    await producerDone;
+  }
+}
+
+/** Reads chunk after chunk, calling the read listeners and capturing the reader's state per chunk. */
+class ChunkReading<I> {
+  private readonly reader: ItemReader<I> & ItemStream;
+  private readonly listeners: StepListeners<I, unknown>;
+  private readonly withListeners: boolean;
+  private readerState: ExecutionContextSnapshot = {};
+
+  constructor(options: ChunkPipelineOptions<I>) {
+    this.reader = options.reader;
+    this.listeners = options.listeners;
+    this.withListeners = options.listeners.has('beforeRead') || options.listeners.has('afterRead') || options.listeners.has('onReadError');
+  }
+
+  async next(chunkSize: number): Promise<ReadChunk<I>> {
+    const items: I[] = [];
+    let exhausted = false;
+    let readError: unknown;
+    try {
+      for (let i = 0; i < chunkSize; i++) {
+        let item: I | null | undefined | PromiseLike<I | null | undefined>;
+        if (this.withListeners) item = await this.readWithListeners();
+        else {
+          item = this.reader.read();
+          // A synchronous reader fills a whole chunk without a single await.
+          if (isPromiseLike(item)) item = await item;
+        }
+        if (item === null || item === undefined) {
+          exhausted = true;
+          break;
+        }
+        items.push(item);
+      }
+    } catch (error) {
+      readError = error ?? new Error('read() threw a nullish value');
+    }
+    const readerState = await this.captureReaderState();
+    return readError === undefined ? { items, exhausted, readerState } : { items, exhausted, readError, readerState };
+  }
+
+  private async readWithListeners(): Promise<I | null | undefined> {
+    await this.listeners.beforeRead();
+    let item: I | null | undefined;
+    try {
+      item = await this.reader.read();
+    } catch (error) {
+      await this.listeners.onReadError(error);
+      throw error;
+    }
+    if (item !== null && item !== undefined) await this.listeners.afterRead(item);
+    return item;
+  }
+
+  /**
+   * The reader's update() writes into a context of its own, because with read-ahead the step's
+   * context still belongs to an earlier chunk. It starts from the reader's previous state, so a
+   * reader that reads its own keys back sees them.
+   */
+  private async captureReaderState(): Promise<ExecutionContextSnapshot> {
+    if (!this.reader.update) return this.readerState;
+    const scratch = new ExecutionContext(this.readerState);
+    const result = this.reader.update(scratch);
+    if (isPromiseLike(result)) await result;
+    this.readerState = scratch.toJSON();
+    return this.readerState;
+  }
+}
+
+/** A counting semaphore whose waiters are released in order; cancel() releases them all. */
+class CreditGate {
+  private waiting: Array<() => void> = [];
+
+  constructor(private credits: number) {}
+
+  take(): Promise<void> | void {
+    if (this.credits > 0) {
+      this.credits -= 1;
+      return;
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  give(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.credits += 1;
+  }
+
+  cancel(): void {
+    for (const resolve of this.waiting.splice(0)) resolve();
+  }
+}

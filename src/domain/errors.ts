@@ -21,6 +21,13 @@ export const BatchErrorCode = {
   ILLEGAL_STATE: 'ILLEGAL_STATE',
   INVALID_CONFIGURATION: 'INVALID_CONFIGURATION',
   FAULT_INJECTED: 'FAULT_INJECTED',
+  PARSE_FAILED: 'PARSE_FAILED',
+  ITEM_STREAM_FAILED: 'ITEM_STREAM_FAILED',
+  ITEM_VALIDATION_FAILED: 'ITEM_VALIDATION_FAILED',
+  SKIP_LIMIT_EXCEEDED: 'SKIP_LIMIT_EXCEEDED',
+  NON_SKIPPABLE_READ: 'NON_SKIPPABLE_READ',
+  NON_SKIPPABLE_PROCESS: 'NON_SKIPPABLE_PROCESS',
+  NON_SKIPPABLE_WRITE: 'NON_SKIPPABLE_WRITE',
 } as const;
 
 export type BatchErrorCode = (typeof BatchErrorCode)[keyof typeof BatchErrorCode];
@@ -225,4 +232,89 @@ export class InjectedFaultError extends BatchError {
   constructor(readonly faultPoint: string) {
     super(`Fault injected at ${faultPoint}`);
   }
+}
+
+/**
+ * An input record that cannot be turned into an item: a malformed CSV line, a line that is not
+ * JSON. Names the resource and the 1-based line so the input can be fixed; skippable by policy.
+ */
+export class ParseError extends BatchError {
+  readonly code = BatchErrorCode.PARSE_FAILED;
+  constructor(
+    readonly resource: string,
+    readonly lineNumber: number,
+    readonly reason: string,
+    readonly input?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${resource}:${lineNumber}: ${reason}`, options);
+  }
+}
+
+/** A reader or writer could not open, read, write or close its resource (missing file, a directory, no permission). */
+export class ItemStreamError extends BatchError {
+  readonly code = BatchErrorCode.ITEM_STREAM_FAILED;
+  constructor(
+    readonly resource: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** An item failed validation (a validating processor with `mode: 'fail'`). */
+export class ItemValidationError extends BatchError {
+  readonly code = BatchErrorCode.ITEM_VALIDATION_FAILED;
+  constructor(
+    message: string,
+    readonly issues: readonly string[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** One skip more than the step's skip limit allows: the step fails. */
+export class SkipLimitExceededError extends BatchError {
+  readonly code = BatchErrorCode.SKIP_LIMIT_EXCEEDED;
+  constructor(
+    readonly skipLimit: number,
+    readonly stepName: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `Step '${stepName}' exceeded its skip limit of ${skipLimit}. Fix the input, or raise skipLimit(), and restart: ` +
+        `the step resumes at its last commit.`,
+      options,
+    );
+  }
+}
+
+/** A read failed with an error the skip policy does not skip. */
+export class NonSkippableReadError extends BatchError {
+  readonly code = BatchErrorCode.NON_SKIPPABLE_READ;
+  constructor(readonly stepName: string, options: { cause: unknown }) {
+    super(`Step '${stepName}': a read failed with an error that is not skippable: ${messageOf(options.cause)}`, options);
+  }
+}
+
+/** Processing an item failed with an error the skip policy does not skip. */
+export class NonSkippableProcessError extends BatchError {
+  readonly code = BatchErrorCode.NON_SKIPPABLE_PROCESS;
+  constructor(readonly stepName: string, options: { cause: unknown }) {
+    super(`Step '${stepName}': processing an item failed with an error that is not skippable: ${messageOf(options.cause)}`, options);
+  }
+}
+
+/** Writing an item (during a scan) failed with an error the skip policy does not skip. */
+export class NonSkippableWriteError extends BatchError {
+  readonly code = BatchErrorCode.NON_SKIPPABLE_WRITE;
+  constructor(readonly stepName: string, options: { cause: unknown }) {
+    super(`Step '${stepName}': writing an item failed with an error that is not skippable: ${messageOf(options.cause)}`, options);
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

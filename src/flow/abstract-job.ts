@@ -106,7 +106,8 @@ export abstract class AbstractJob implements Job {
     try {
       if (isBatchError(error, 'JOB_INTERRUPTED')) {
         logger.info({ event: 'job.stopping' }, 'Job stopped at a step boundary');
-        execution.exitStatus = execution.exitStatus.and(ExitStatus.STOPPED.addExitDescription(error.message));
+        // Set, not merged: a fresh execution's exit code is UNKNOWN, which would outrank STOPPED.
+        execution.exitStatus = ExitStatus.STOPPED.addExitDescription(error.message);
         await transitionJob(repository, clock, execution, { type: 'HALT' });
         return;
       }

@@ -8,7 +8,16 @@ import type { ItemWriter } from '../item/item-writer.js';
 import { ChunkOrientedStep, type ChunkStepParts } from './chunk/chunk-oriented-step.js';
 import type { Step } from './step.js';
 import { StepListeners } from './step-listeners.js';
-import { resolveChunkOptions, resolveStartLimit, type ChunkOptions } from './step-options.js';
+import type { BackOffPolicy } from './chunk/retry-policy.js';
+import type { ErrorClass, SkipPolicy } from './chunk/skip-policy.js';
+import {
+  NOT_FAULT_TOLERANT,
+  resolveChunkOptions,
+  resolveFaultTolerance,
+  resolveStartLimit,
+  type ChunkOptions,
+  type FaultToleranceOptions,
+} from './step-options.js';
 import { TaskletStep, type Tasklet } from './tasklet-step.js';
 
 /** An instance, or a factory called once per StepExecution so that no state leaks between runs. */
@@ -83,12 +92,84 @@ export class ChunkStepBuilder<I, O> extends CommonStepBuilder<I, O> {
   private processorSource: ItemProcessorLike<I, O> | undefined;
   private writerSource: PerExecution<ItemWriter<O> & ItemStream> | undefined;
   private aheadChunks: number | undefined;
+  private faultToleranceEnabled = false;
+  private readonly tolerance: {
+    skippable: ErrorClass[];
+    notSkippable: ErrorClass[];
+    skipLimit?: number;
+    skipPolicy?: SkipPolicy;
+    retryable: ErrorClass[];
+    notRetryable: ErrorClass[];
+    retryLimit?: number;
+    backOff?: BackOffPolicy;
+  } = { skippable: [], notSkippable: [], retryable: [], notRetryable: [] };
+  private toleranceTouched: string | undefined;
 
   constructor(
     name: string,
     private readonly options: ChunkOptions,
   ) {
     super(name);
+  }
+
+  /** Enables skip and retry; without it every failure fails the chunk and the step. */
+  faultTolerant(): this {
+    this.faultToleranceEnabled = true;
+    return this;
+  }
+
+  /** Skip items whose error, or an error in its cause chain, is one of these classes. Adds to earlier calls. */
+  skip(...errorClasses: ErrorClass[]): this {
+    this.tolerance.skippable.push(...checkClasses(this.name, 'skip', errorClasses));
+    return this.touched('skip');
+  }
+
+  /** Never skip these classes, even when a broader class is skippable (the closer class decides). */
+  noSkip(...errorClasses: ErrorClass[]): this {
+    this.tolerance.notSkippable.push(...checkClasses(this.name, 'noSkip', errorClasses));
+    return this.touched('noSkip');
+  }
+
+  /** How many items the step may skip; the next skippable failure fails the step. Default 10. */
+  skipLimit(limit: number): this {
+    this.tolerance.skipLimit = limit;
+    return this.touched('skipLimit');
+  }
+
+  /** Decide skips yourself; replaces skip(), noSkip() and skipLimit(). */
+  skipPolicy(policy: SkipPolicy): this {
+    if (typeof policy !== 'function') throw new InvalidConfigurationError(`Step '${this.name}': skipPolicy() needs a function (error, skipCount) => boolean.`);
+    this.tolerance.skipPolicy = policy;
+    return this.touched('skipPolicy');
+  }
+
+  /** Retry failed reads, processes and writes whose error (or a cause) is one of these classes. Adds to earlier calls. */
+  retry(...errorClasses: ErrorClass[]): this {
+    this.tolerance.retryable.push(...checkClasses(this.name, 'retry', errorClasses));
+    return this.touched('retry');
+  }
+
+  /** Never retry these classes. */
+  noRetry(...errorClasses: ErrorClass[]): this {
+    this.tolerance.notRetryable.push(...checkClasses(this.name, 'noRetry', errorClasses));
+    return this.touched('noRetry');
+  }
+
+  /** Retries after the first attempt (3 means up to 4 attempts). Alone, it retries any error. */
+  retryLimit(limit: number): this {
+    this.tolerance.retryLimit = limit;
+    return this.touched('retryLimit');
+  }
+
+  /** The wait before each retry: none (default), fixed, or exponential with jitter and a cap. */
+  backOff(policy: BackOffPolicy): this {
+    this.tolerance.backOff = policy;
+    return this.touched('backOff');
+  }
+
+  private touched(setting: string): this {
+    this.toleranceTouched ??= setting;
+    return this;
   }
 
   reader(reader: PerExecution<ItemReader<I> & ItemStream>): this {
@@ -124,12 +205,20 @@ export class ChunkStepBuilder<I, O> extends CommonStepBuilder<I, O> {
     const writerSource = this.writerSource;
     if (!readerSource) throw new InvalidConfigurationError(`Step '${this.name}': a chunk step needs a reader; call .reader(...).`);
     if (!writerSource) throw new InvalidConfigurationError(`Step '${this.name}': a chunk step needs a writer; call .writer(...).`);
+    if (this.toleranceTouched && !this.faultToleranceEnabled) {
+      throw new InvalidConfigurationError(
+        `Step '${this.name}': ${this.toleranceTouched}() takes effect only in a fault-tolerant step; call .faultTolerant() first.`,
+      );
+    }
+    const faultTolerance = this.faultToleranceEnabled
+      ? resolveFaultTolerance(this.name, this.tolerance as FaultToleranceOptions)
+      : NOT_FAULT_TOLERANT;
     const processor = this.processorSource ? toItemProcessor(this.processorSource) : undefined;
     const listeners = [...this.listeners];
     const extraStreams = [...this.streams];
     const name = this.name;
 
-    return new ChunkOrientedStep<I, O>({ ...resolved, name }, (stepExecution): ChunkStepParts<I, O> => {
+    return new ChunkOrientedStep<I, O>({ ...resolved, name, faultTolerance }, (stepExecution): ChunkStepParts<I, O> => {
       const reader = instantiate(name, 'reader', readerSource, stepExecution);
       const writer = instantiate(name, 'writer', writerSource, stepExecution);
       if (typeof reader.read !== 'function') throw new InvalidConfigurationError(`Step '${name}': the reader has no read() method.`);
@@ -172,6 +261,15 @@ function instantiate<T>(stepName: string, role: string, source: PerExecution<T>,
     throw new InvalidConfigurationError(`Step '${stepName}': the ${role} factory returned ${String(instance)}, not a ${role}.`);
   }
   return instance;
+}
+
+function checkClasses(stepName: string, method: string, classes: readonly ErrorClass[]): ErrorClass[] {
+  for (const candidate of classes) {
+    if (typeof candidate !== 'function' || !(candidate.prototype instanceof Error || candidate === Error)) {
+      throw new InvalidConfigurationError(`Step '${stepName}': ${method}() takes error classes (subclasses of Error), got ${String(candidate)}.`);
+    }
+  }
+  return [...classes];
 }
 
 function uniqueStreams(candidates: readonly unknown[]): ItemStream[] {

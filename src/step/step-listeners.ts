@@ -73,4 +73,15 @@ export class StepListeners<I, O> {
   async onWriteError(error: unknown, chunk: Chunk<O>): Promise<void> {
     for (const l of this.reverse) await l.onWriteError?.(error, chunk);
   }
+
+  // Skip listeners are called in registration order, as Spring Batch calls them.
+  async onSkipInRead(error: unknown): Promise<void> {
+    for (const l of this.forward) await l.onSkipInRead?.(error);
+  }
+  async onSkipInProcess(item: I, error: unknown): Promise<void> {
+    for (const l of this.forward) await l.onSkipInProcess?.(item, error);
+  }
+  async onSkipInWrite(item: O, error: unknown): Promise<void> {
+    for (const l of this.forward) await l.onSkipInWrite?.(item, error);
+  }
 }

@@ -1,4 +1,6 @@
 import { InvalidConfigurationError } from '../domain/errors.js';
+import { NO_RETRY, type BackOffPolicy, type ResolvedRetryPolicy } from './chunk/retry-policy.js';
+import { limitCheckingSkipPolicy, neverSkip, type ErrorClass, type SkipPolicy } from './chunk/skip-policy.js';
 
 /** The options of a chunk-oriented step as a user gives them. */
 export interface ChunkOptions {
@@ -40,4 +42,63 @@ export function resolveStartLimit(stepName: string, startLimit: number): number 
     throw new InvalidConfigurationError(`Step '${stepName}': startLimit must be an integer >= 1, got ${String(startLimit)}.`);
   }
   return startLimit;
+}
+
+/** The skip and retry settings of a fault-tolerant chunk step, as the builder collects them. */
+export interface FaultToleranceOptions {
+  readonly skippable: readonly ErrorClass[];
+  readonly notSkippable: readonly ErrorClass[];
+  /** @default 10 */
+  readonly skipLimit?: number;
+  /** Replaces the class-based policy and its limit. */
+  readonly skipPolicy?: SkipPolicy;
+  readonly retryable: readonly ErrorClass[];
+  readonly notRetryable: readonly ErrorClass[];
+  /** Retries after the first attempt. @default 3 when retryable classes are given, else 0 */
+  readonly retryLimit?: number;
+  /** @default { type: 'none' } */
+  readonly backOff?: BackOffPolicy;
+}
+
+export interface ResolvedFaultTolerance {
+  readonly skipPolicy: SkipPolicy;
+  readonly retry: ResolvedRetryPolicy;
+}
+
+/** A step that is not fault tolerant: every failure fails the chunk and the step. */
+export const NOT_FAULT_TOLERANT: ResolvedFaultTolerance = { skipPolicy: neverSkip, retry: NO_RETRY };
+
+export const DEFAULT_SKIP_LIMIT = 10;
+const DEFAULT_RETRY_LIMIT_WITH_CLASSES = 3;
+
+export function resolveFaultTolerance(stepName: string, options: FaultToleranceOptions): ResolvedFaultTolerance {
+  const { skipLimit = DEFAULT_SKIP_LIMIT, skipPolicy, retryLimit, backOff = { type: 'none' } } = options;
+  if (!Number.isInteger(skipLimit) || skipLimit < 0) {
+    throw new InvalidConfigurationError(`Step '${stepName}': skipLimit must be an integer >= 0, got ${String(skipLimit)}.`);
+  }
+  if (skipPolicy && (options.skippable.length > 0 || options.notSkippable.length > 0 || options.skipLimit !== undefined)) {
+    throw new InvalidConfigurationError(
+      `Step '${stepName}': skipPolicy() replaces skip(), noSkip() and skipLimit(); use one or the other.`,
+    );
+  }
+  const resolvedRetryLimit = retryLimit ?? (options.retryable.length > 0 ? DEFAULT_RETRY_LIMIT_WITH_CLASSES : 0);
+  if (!Number.isInteger(resolvedRetryLimit) || resolvedRetryLimit < 0) {
+    throw new InvalidConfigurationError(`Step '${stepName}': retryLimit must be an integer >= 0, got ${String(retryLimit)}.`);
+  }
+  checkBackOff(stepName, backOff);
+  return {
+    skipPolicy:
+      skipPolicy ?? limitCheckingSkipPolicy({ skippable: options.skippable, notSkippable: options.notSkippable, skipLimit, stepName }),
+    retry: { retryLimit: resolvedRetryLimit, retryable: options.retryable, notRetryable: options.notRetryable, backOff },
+  };
+}
+
+function checkBackOff(stepName: string, backOff: BackOffPolicy): void {
+  const bad = (what: string) => new InvalidConfigurationError(`Step '${stepName}': backOff ${what}.`);
+  if (backOff.type === 'fixed' && !(backOff.delayMs >= 0)) throw bad('delayMs must be >= 0');
+  if (backOff.type === 'exponential') {
+    if (!(backOff.initialMs >= 0)) throw bad('initialMs must be >= 0');
+    if (backOff.multiplier !== undefined && !(backOff.multiplier >= 1)) throw bad('multiplier must be >= 1');
+    if (backOff.maxMs !== undefined && !(backOff.maxMs >= backOff.initialMs)) throw bad('maxMs must be >= initialMs');
+  }
 }

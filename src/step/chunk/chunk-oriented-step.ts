@@ -1,5 +1,11 @@
 import { Chunk } from '../../domain/chunk.js';
-import { InjectedFaultError } from '../../domain/errors.js';
+import { ExitStatus } from '../../domain/exit-status.js';
+import {
+  InjectedFaultError,
+  NonSkippableProcessError,
+  NonSkippableReadError,
+  NonSkippableWriteError,
+} from '../../domain/errors.js';
 import type { ExecutionContextSnapshot, JsonValue } from '../../domain/execution-context.js';
 import type { Logger } from '../../domain/logger.js';
 import { StepContribution } from '../../domain/step-contribution.js';
@@ -10,12 +16,14 @@ import type { ItemStream } from '../../item/item-stream.js';
 import type { ChunkTransaction, ItemWriter } from '../../item/item-writer.js';
 import type { StagedWrite } from '../../repository/records.js';
 import { isPromiseLike } from '../../support/awaitable.js';
-import { FaultPoint, type FaultPoints } from '../../support/fault-points.js';
+import { FaultPoint } from '../../support/fault-points.js';
 import { AbstractStep, type StepRunParts } from '../abstract-step.js';
 import type { StepEnvironment } from '../step.js';
 import type { StepListeners } from '../step-listeners.js';
-import type { ResolvedChunkOptions } from '../step-options.js';
+import { NOT_FAULT_TOLERANT, type ResolvedChunkOptions, type ResolvedFaultTolerance } from '../step-options.js';
 import { runChunkPipeline, type ChunkVerdict, type ReadChunk } from './chunk-pipeline.js';
+import { Retrier } from './retry-policy.js';
+import type { SkipPolicy } from './skip-policy.js';
 
 /** The reader, processor, writer and listeners of one run of a chunk step. */
 export interface ChunkStepParts<I, O> extends StepRunParts {
@@ -40,10 +48,17 @@ const CHUNK_SEQUENCE_KEY = 'batch.chunk.sequence';
  * writers. A failure anywhere before the commit rolls the chunk back: its counts are kept (as
  * Spring Batch keeps them), nothing of it is stored, and the step fails; a restart resumes from
  * the context of the last commit.
+ *
+ * Fault tolerance follows Spring Batch 6's chunk-oriented step: failed reads, processes and writes
+ * are retried in place; read and process failures the skip policy accepts are skipped without a
+ * rollback; a skippable write failure rolls the chunk's write back and writes its processed items
+ * again one at a time (a scan), skipping those that fail. Unlike Spring, the scan's successful
+ * items commit together with the chunk's reader state, so a crash during a scan cannot write an
+ * item twice.
  */
 export class ChunkOrientedStep<I, O> extends AbstractStep<ChunkStepParts<I, O>> {
   constructor(
-    private readonly options: ResolvedChunkOptions & { readonly name: string },
+    private readonly options: ResolvedChunkOptions & { readonly name: string; readonly faultTolerance: ResolvedFaultTolerance },
     private readonly partsFactory: ChunkStepPartsFactory<I, O>,
   ) {
     super(options);
@@ -59,14 +74,20 @@ export class ChunkOrientedStep<I, O> extends AbstractStep<ChunkStepParts<I, O>> 
 
   protected async doExecute(stepExecution: StepExecution, parts: ChunkStepParts<I, O>, environment: StepEnvironment, logger: Logger): Promise<void> {
     if (stepExecution.terminateOnly) return;
-    const commit = new ChunkCommitter(stepExecution, parts, environment, logger);
+    const { skipPolicy, retry } = this.options.faultTolerance;
+    const retrier = new Retrier(retry, (error, attempt) => logger.warn({ event: 'item.retried', attempt, err: error }, 'Retrying a failed item operation'));
+    const faultTolerant = this.options.faultTolerance !== NOT_FAULT_TOLERANT;
+    const committer = new ChunkCommitter(stepExecution, parts, environment, logger, skipPolicy, retrier, faultTolerant);
     await runChunkPipeline<I>({
       reader: parts.reader,
       chunkSize: this.options.chunkSize,
       readAhead: this.options.readAhead,
       listeners: parts.listeners as StepListeners<I, unknown>,
-      handle: (chunk) => commit.handle(chunk),
+      retrier,
+      isSkippableRead: (error) => isSkippableKind(skipPolicy, error),
+      handle: (chunk) => committer.handle(chunk),
     });
+    if (stepExecution.skipCount > 0) stepExecution.exitStatus = stepExecution.exitStatus.and(ExitStatus.COMPLETED_WITH_SKIPS);
   }
 }
 
@@ -83,11 +104,12 @@ export async function commitContribution(
   committedContext: ExecutionContextSnapshot,
   environment: StepEnvironment,
   logger: Logger,
+  countAsCommit = true,
 ): Promise<void> {
   const before = countsOf(step);
   step.executionContext.put(CHUNK_SEQUENCE_KEY, nextChunkSequence(step));
   step.apply(contribution);
-  step.commitCount += 1;
+  if (countAsCommit) step.commitCount += 1;
   let outcome;
   try {
     outcome = await environment.repository.commitChunk(step, staged);
@@ -101,81 +123,117 @@ export async function commitContribution(
   if (outcome.stopRequested) step.terminateOnly = true;
   if (logger.isLevelEnabled?.('debug') ?? true) {
     logger.debug(
-      { event: 'chunk.committed', commitCount: step.commitCount, readCount: step.readCount, writeCount: step.writeCount },
+      { event: 'chunk.committed', commitCount: step.commitCount, readCount: step.readCount, writeCount: step.writeCount, skipCount: step.skipCount },
       'Chunk committed',
     );
   }
 }
 
+/** A skip decided in a chunk, told to the skip listeners once that chunk has committed. */
+type SkipEvent<I, O> =
+  | { readonly phase: 'read'; readonly error: unknown }
+  | { readonly phase: 'process'; readonly item: I; readonly error: unknown }
+  | { readonly phase: 'write'; readonly item: O; readonly error: unknown };
+
+/** Everything one chunk accumulates until it commits or rolls back. */
+interface ChunkWork<I, O> {
+  readonly contribution: StepContribution;
+  readonly staged: StagedWrite[];
+  readonly skips: SkipEvent<I, O>[];
+  /** False when a write scan ended with a skipped item: Spring Batch counts no commit then. */
+  countAsCommit: boolean;
+}
+
 /** Processes, writes and commits the chunks of one step run, one at a time, in read order. */
 class ChunkCommitter<I, O> {
   private readonly processListeners: boolean;
-  private readonly faults: FaultPoints | undefined;
 
   constructor(
     private readonly step: StepExecution,
     private readonly parts: ChunkStepParts<I, O>,
     private readonly environment: StepEnvironment,
     private readonly logger: Logger,
+    private readonly skipPolicy: SkipPolicy,
+    private readonly retrier: Retrier,
+    private readonly faultTolerant: boolean,
   ) {
     const { listeners } = parts;
     this.processListeners = listeners.has('beforeProcess') || listeners.has('afterProcess') || listeners.has('onProcessError');
-    this.faults = environment.faults;
   }
 
   async handle(read: ReadChunk<I>): Promise<ChunkVerdict> {
     // A stop seen at the last commit ends the step here; a chunk read ahead is dropped uncounted
     // and, as its reader state was never committed, read again on restart.
     if (this.step.terminateOnly) return 'finish';
-    if (read.items.length === 0 && read.readError === undefined) return 'finish';
+    if (read.items.length === 0 && read.readError === undefined && read.readFailures.length === 0) return 'finish';
 
     const { listeners } = this.parts;
-    const contribution = new StepContribution();
-    contribution.incrementReadCount(read.items.length);
-    const staged: StagedWrite[] = [];
+    const work: ChunkWork<I, O> = { contribution: new StepContribution(), staged: [], skips: [], countAsCommit: true };
     const committedContext = this.step.executionContext.toJSON();
     let output = new Chunk<O>([]);
     try {
-      if (read.readError !== undefined) throw read.readError;
+      this.applyReads(read, work);
       await listeners.beforeChunk(new Chunk(read.items));
-      output = new Chunk(await this.process(read.items, contribution));
-      this.faults?.hit(FaultPoint.BEFORE_WRITE, faultError);
-      if (output.size > 0) await this.write(output, this.transactionFor(staged));
-      contribution.incrementWriteCount(output.size);
-      this.faults?.hit(FaultPoint.AFTER_WRITE, faultError);
+      output = new Chunk(await this.process(read.items, work));
+      this.environment.faults?.hit(FaultPoint.BEFORE_WRITE, faultError);
+      if (output.size > 0) await this.write(output, work);
+      this.environment.faults?.hit(FaultPoint.AFTER_WRITE, faultError);
       await listeners.afterChunk(output);
       await this.updateContext(read);
     } catch (error) {
       this.step.executionContext.restore(committedContext);
-      this.step.apply(contribution);
+      this.step.apply(work.contribution);
       this.step.rollbackCount += 1;
-      this.logger.debug({ event: 'chunk.rolled_back', readCount: contribution.readCount, err: error }, 'Chunk rolled back');
+      this.logger.debug({ event: 'chunk.rolled_back', readCount: work.contribution.readCount, err: error }, 'Chunk rolled back');
       await listeners.onChunkError(error, output);
       throw error;
     }
-    await commitContribution(this.step, contribution, staged, committedContext, this.environment, this.logger);
+    await commitContribution(this.step, work.contribution, work.staged, committedContext, this.environment, this.logger, work.countAsCommit);
+    await this.notifySkips(work.skips);
     return read.exhausted ? 'finish' : 'continue';
   }
 
-  private async process(items: readonly I[], contribution: StepContribution): Promise<O[]> {
+  /** Counts the chunk's reads and decides, in read order, which failed reads are skipped. */
+  private applyReads(read: ReadChunk<I>, work: ChunkWork<I, O>): void {
+    const { contribution } = work;
+    for (const failure of read.readFailures) {
+      let skip: boolean;
+      try {
+        skip = this.skipPolicy(failure.error, this.step.skipCount + contribution.skipCount);
+      } catch (limitError) {
+        contribution.incrementReadCount(failure.afterItems);
+        throw limitError;
+      }
+      if (!skip) {
+        contribution.incrementReadCount(failure.afterItems);
+        throw this.nonSkippable(failure.error, NonSkippableReadError);
+      }
+      contribution.readSkipCount += 1;
+      work.skips.push({ phase: 'read', error: failure.error });
+    }
+    contribution.incrementReadCount(read.items.length);
+    if (read.readError !== undefined) throw read.readError;
+  }
+
+  private async process(items: readonly I[], work: ChunkWork<I, O>): Promise<O[]> {
     const processor = this.parts.processor;
     if (!processor) return items as unknown as O[];
     const outputs: O[] = [];
-    const listeners = this.parts.listeners;
+    const { listeners } = this.parts;
+    const { contribution } = work;
     for (const item of items) {
       let result: O | null | undefined | PromiseLike<O | null | undefined>;
-      if (this.processListeners) {
-        await listeners.beforeProcess(item);
-        try {
-          result = await processor.process(item);
-        } catch (error) {
-          await listeners.onProcessError(item, error);
-          throw error;
-        }
-        await listeners.afterProcess(item, result ?? null);
-      } else {
-        result = processor.process(item);
+      try {
+        if (this.processListeners) await listeners.beforeProcess(item);
+        result = this.retrier.enabled ? this.retrier.call(() => processor.process(item)) : processor.process(item);
         if (isPromiseLike(result)) result = await result;
+        if (this.processListeners) await listeners.afterProcess(item, result ?? null);
+      } catch (error) {
+        if (this.processListeners) await listeners.onProcessError(item, error);
+        if (!this.shouldSkip(error, contribution)) throw this.nonSkippable(error, NonSkippableProcessError);
+        contribution.processSkipCount += 1;
+        work.skips.push({ phase: 'process', item, error });
+        continue;
       }
       if (result === null || result === undefined) contribution.incrementFilterCount();
       else outputs.push(result);
@@ -183,17 +241,76 @@ class ChunkCommitter<I, O> {
     return outputs;
   }
 
-  private async write(chunk: Chunk<O>, transaction: ChunkTransaction): Promise<void> {
-    const listeners = this.parts.listeners;
+  /**
+   * Writes the chunk in one call. If that fails with an error of a skippable kind, the write is
+   * rolled back (its staged puts dropped, one rollback counted) and the items are written again
+   * one by one, each in its own attempt: those that fail again are skipped.
+   */
+  private async write(chunk: Chunk<O>, work: ChunkWork<I, O>): Promise<void> {
+    const attempt: StagedWrite[] = [];
+    try {
+      await this.writeOnce(chunk, attempt);
+      work.staged.push(...attempt);
+      work.contribution.incrementWriteCount(chunk.size);
+      return;
+    } catch (error) {
+      if (!isSkippableKind(this.skipPolicy, error)) throw error;
+      this.step.rollbackCount += 1;
+      this.logger.debug({ event: 'chunk.scan_started', items: chunk.size, err: error }, 'Write failed; writing the items one by one');
+    }
+    await this.scan(chunk, work);
+  }
+
+  private async scan(chunk: Chunk<O>, work: ChunkWork<I, O>): Promise<void> {
+    const { contribution } = work;
+    let lastSucceeded = false;
+    for (const item of chunk.items) {
+      const attempt: StagedWrite[] = [];
+      try {
+        await this.writeOnce(new Chunk([item]), attempt);
+      } catch (error) {
+        if (!this.shouldSkip(error, contribution)) throw this.nonSkippable(error, NonSkippableWriteError);
+        contribution.writeSkipCount += 1;
+        this.step.rollbackCount += 1;
+        work.skips.push({ phase: 'write', item, error });
+        lastSucceeded = false;
+        continue;
+      }
+      work.staged.push(...attempt);
+      contribution.incrementWriteCount(1);
+      lastSucceeded = true;
+    }
+    work.countAsCommit = lastSucceeded;
+  }
+
+  private async writeOnce(chunk: Chunk<O>, staged: StagedWrite[]): Promise<void> {
+    const { listeners, writer } = this.parts;
+    const transaction = this.transactionFor(staged);
     await listeners.beforeWrite(chunk);
     try {
-      const result = this.parts.writer.write(chunk, transaction);
+      const result = this.retrier.enabled
+        ? this.retrier.call(() => {
+            staged.length = 0;
+            return writer.write(chunk, transaction);
+          })
+        : writer.write(chunk, transaction);
       if (isPromiseLike(result)) await result;
     } catch (error) {
+      staged.length = 0;
       await listeners.onWriteError(error, chunk);
       throw error;
     }
     await listeners.afterWrite(chunk);
+  }
+
+  /** In a fault-tolerant step the error says it was not skippable; otherwise it stays the user's own. */
+  private nonSkippable(error: unknown, As: new (stepName: string, options: { cause: unknown }) => Error): unknown {
+    return this.faultTolerant ? new As(this.step.stepName, { cause: error }) : error;
+  }
+
+  /** The policy's verdict with the skips so far; a limit error propagates and fails the step. */
+  private shouldSkip(error: unknown, contribution: StepContribution): boolean {
+    return this.skipPolicy(error, this.step.skipCount + contribution.skipCount);
   }
 
   /** The reader's state as of this chunk's last read, then the processor's and writer's after the write. */
@@ -207,12 +324,37 @@ class ChunkCommitter<I, O> {
     }
   }
 
+  private async notifySkips(skips: readonly SkipEvent<I, O>[]): Promise<void> {
+    if (skips.length === 0) return;
+    const { listeners } = this.parts;
+    this.logger.warn({ event: 'item.skipped', skipped: skips.length, skipCount: this.step.skipCount }, 'Items skipped in a committed chunk');
+    for (const skip of skips) {
+      try {
+        if (skip.phase === 'read') await listeners.onSkipInRead(skip.error);
+        else if (skip.phase === 'process') await listeners.onSkipInProcess(skip.item, skip.error);
+        else await listeners.onSkipInWrite(skip.item, skip.error);
+      } catch (error) {
+        // The chunk has committed; a failing listener cannot undo it, so it is reported and ignored.
+        this.logger.error({ event: 'skip_listener.failed', err: error }, 'A skip listener failed');
+      }
+    }
+  }
+
   private transactionFor(staged: StagedWrite[]): ChunkTransaction {
     return {
       chunkKey: nextChunkKey(this.step),
       put: (store: string, key: string, value: JsonValue) => void staged.push({ kind: 'put', store, key, value }),
       remove: (store: string, key: string) => void staged.push({ kind: 'remove', store, key }),
     };
+  }
+}
+
+/** The skip policy asked only about the kind of error; a policy that throws counts as "no". */
+function isSkippableKind(policy: SkipPolicy, error: unknown): boolean {
+  try {
+    return policy(error, -1);
+  } catch {
+    return false;
   }
 }
 
@@ -241,4 +383,3 @@ function countsOf(step: StepExecution) {
 function faultError(point: string): Error {
   return new InjectedFaultError(point);
 }
-

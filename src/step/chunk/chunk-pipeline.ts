@@ -4,16 +4,29 @@ import type { ItemReader } from '../../item/item-reader.js';
 import type { ItemStream } from '../../item/item-stream.js';
 import { isPromiseLike } from '../../support/awaitable.js';
 import type { StepListeners } from '../step-listeners.js';
+import type { Retrier } from './retry-policy.js';
 
 /** The items of one chunk as read, with the reader's state right after its last read. */
 export interface ReadChunk<I> {
   readonly items: I[];
-  /** Set when a read failed; `items` holds what was read before it. */
+  /** Set when a read failed in a way that ends the chunk; `items` holds what was read before it. */
   readonly readError?: unknown;
+  /**
+   * Reads that failed with an error of a skippable kind; each took a slot of the chunk and reading
+   * went on. Whether each is really skipped (the skip limit) is decided when the chunk is handled,
+   * in order, so read-ahead cannot change which skip exceeds the limit.
+   */
+  readonly readFailures: readonly ReadFailure[];
   /** True when the reader signalled the end of its data during this chunk. */
   readonly exhausted: boolean;
   /** What the reader's `update()` put after this chunk's last read; committed with this chunk. */
   readonly readerState: ExecutionContextSnapshot;
+}
+
+export interface ReadFailure {
+  /** How many items of the chunk were read before this failure. */
+  readonly afterItems: number;
+  readonly error: unknown;
 }
 
 /** What the consumer says after handling a chunk. */
@@ -25,6 +38,10 @@ export interface ChunkPipelineOptions<I> {
   /** How many chunks may be read while an earlier one is still processed, written and committed. */
   readonly readAhead: number;
   readonly listeners: StepListeners<I, unknown>;
+  /** Retries a failed read in place (a no-op when the step retries nothing). */
+  readonly retrier: Retrier;
+  /** Whether a read error is of a kind the step may skip (the limit is applied later). */
+  readonly isSkippableRead: (error: unknown) => boolean;
   /** Handles one chunk to its commit or throws; runs for one chunk at a time, in read order. */
   readonly handle: (chunk: ReadChunk<I>) => Promise<ChunkVerdict>;
 }
@@ -85,45 +102,56 @@ class ChunkReading<I> {
   private readonly reader: ItemReader<I> & ItemStream;
   private readonly listeners: StepListeners<I, unknown>;
   private readonly withListeners: boolean;
+  private readonly retrier: Retrier;
+  private readonly isSkippableRead: (error: unknown) => boolean;
   private readerState: ExecutionContextSnapshot = {};
 
   constructor(options: ChunkPipelineOptions<I>) {
     this.reader = options.reader;
     this.listeners = options.listeners;
+    this.retrier = options.retrier;
+    this.isSkippableRead = options.isSkippableRead;
     this.withListeners = options.listeners.has('beforeRead') || options.listeners.has('afterRead') || options.listeners.has('onReadError');
   }
 
   async next(chunkSize: number): Promise<ReadChunk<I>> {
     const items: I[] = [];
+    const readFailures: ReadFailure[] = [];
     let exhausted = false;
     let readError: unknown;
-    try {
-      for (let i = 0; i < chunkSize; i++) {
-        let item: I | null | undefined | PromiseLike<I | null | undefined>;
+    for (let slot = 0; slot < chunkSize; slot++) {
+      let item: I | null | undefined | PromiseLike<I | null | undefined>;
+      try {
         if (this.withListeners) item = await this.readWithListeners();
         else {
-          item = this.reader.read();
+          item = this.retrier.enabled ? this.retrier.call(() => this.reader.read()) : this.reader.read();
           // A synchronous reader fills a whole chunk without a single await.
           if (isPromiseLike(item)) item = await item;
         }
-        if (item === null || item === undefined) {
-          exhausted = true;
-          break;
+      } catch (error) {
+        const failure = error ?? new Error('read() threw a nullish value');
+        if (this.isSkippableRead(failure)) {
+          readFailures.push({ afterItems: items.length, error: failure });
+          continue;
         }
-        items.push(item);
+        readError = failure;
+        break;
       }
-    } catch (error) {
-      readError = error ?? new Error('read() threw a nullish value');
+      if (item === null || item === undefined) {
+        exhausted = true;
+        break;
+      }
+      items.push(item);
     }
     const readerState = await this.captureReaderState();
-    return readError === undefined ? { items, exhausted, readerState } : { items, exhausted, readError, readerState };
+    return readError === undefined ? { items, exhausted, readFailures, readerState } : { items, exhausted, readFailures, readError, readerState };
   }
 
   private async readWithListeners(): Promise<I | null | undefined> {
     await this.listeners.beforeRead();
     let item: I | null | undefined;
     try {
-      item = await this.reader.read();
+      item = await this.retrier.call(() => this.reader.read());
     } catch (error) {
       await this.listeners.onReadError(error);
       throw error;

@@ -1,0 +1,92 @@
+import type { Awaitable } from '../../support/awaitable.js';
+import { isPromiseLike } from '../../support/awaitable.js';
+import { classify, type ErrorClass } from './skip-policy.js';
+
+/** How long to wait before each retry. */
+export type BackOffPolicy =
+  | { readonly type: 'none' }
+  | { readonly type: 'fixed'; readonly delayMs: number }
+  | {
+      readonly type: 'exponential';
+      /** Delay before the first retry. */
+      readonly initialMs: number;
+      /** @default 2 */
+      readonly multiplier?: number;
+      /** The cap on any one delay. @default 30000 */
+      readonly maxMs?: number;
+      /** Spread each delay uniformly over [delay/2, delay] so that retries of many items do not align. @default true */
+      readonly jitter?: boolean;
+    };
+
+export interface ResolvedRetryPolicy {
+  /** Retries after the first attempt; 0 never retries. */
+  readonly retryLimit: number;
+  /** Errors (or causes) of these classes are retried; empty means every error except `notRetryable`. */
+  readonly retryable: readonly ErrorClass[];
+  readonly notRetryable: readonly ErrorClass[];
+  readonly backOff: BackOffPolicy;
+}
+
+export const NO_RETRY: ResolvedRetryPolicy = { retryLimit: 0, retryable: [], notRetryable: [], backOff: { type: 'none' } };
+
+/** The delay before retry number `retry` (1-based). */
+export function backOffDelay(policy: BackOffPolicy, retry: number, random: () => number = Math.random): number {
+  switch (policy.type) {
+    case 'none':
+      return 0;
+    case 'fixed':
+      return policy.delayMs;
+    case 'exponential': {
+      const raw = policy.initialMs * Math.pow(policy.multiplier ?? 2, retry - 1);
+      const capped = Math.min(raw, policy.maxMs ?? 30_000);
+      return policy.jitter === false ? capped : capped / 2 + random() * (capped / 2);
+    }
+  }
+}
+
+/**
+ * Calls a read, process or write again, in place, while it fails with a retryable error and
+ * retries remain; then rethrows the last error for the skip policy to judge. A call that succeeds
+ * synchronously stays synchronous, so a step that retries nothing pays nothing per item.
+ */
+export class Retrier {
+  constructor(
+    private readonly policy: ResolvedRetryPolicy,
+    private readonly onRetry: (error: unknown, retry: number) => void = () => undefined,
+  ) {}
+
+  get enabled(): boolean {
+    return this.policy.retryLimit > 0;
+  }
+
+  call<T>(work: () => Awaitable<T>): Awaitable<T> {
+    if (!this.enabled) return work();
+    try {
+      const result = work();
+      return isPromiseLike(result) ? Promise.resolve(result).catch((error: unknown) => this.retry(work, error)) : result;
+    } catch (error) {
+      return this.retry(work, error);
+    }
+  }
+
+  isRetryable(error: unknown): boolean {
+    const { retryable, notRetryable } = this.policy;
+    if (retryable.length === 0) return error instanceof Error && !classify(error, notRetryable, []);
+    return classify(error, retryable, notRetryable);
+  }
+
+  private async retry<T>(work: () => Awaitable<T>, firstError: unknown): Promise<T> {
+    let error = firstError;
+    for (let retry = 1; retry <= this.policy.retryLimit && this.isRetryable(error); retry++) {
+      this.onRetry(error, retry);
+      const delay = backOffDelay(this.policy.backOff, retry);
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      try {
+        return await work();
+      } catch (next) {
+        error = next;
+      }
+    }
+    throw error;
+  }
+}

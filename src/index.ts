@@ -32,6 +32,8 @@ export type { StepBuilder, ChunkStepBuilder, TaskletStepBuilder, PerExecution } 
 export type { Step } from './step/step.js';
 export type { ChunkOptions } from './step/step-options.js';
 export type { Tasklet, ChunkContext } from './step/tasklet-step.js';
+export type { SkipPolicy, ErrorClass } from './step/chunk/skip-policy.js';
+export type { BackOffPolicy } from './step/chunk/retry-policy.js';
 
 // Items
 export type { ItemReader } from './item/item-reader.js';
@@ -40,6 +42,16 @@ export type { ItemWriter, ChunkTransaction } from './item/item-writer.js';
 export type { ItemStream } from './item/item-stream.js';
 export { IterableItemReader, iterableReader } from './item/support/iterable-item-reader.js';
 export { ListItemWriter, listWriter } from './item/support/list-item-writer.js';
+export { CompositeItemProcessor, compositeProcessor } from './item/support/composite-item-processor.js';
+export { CompositeItemWriter, compositeWriter } from './item/support/composite-item-writer.js';
+export { ClassifierItemWriter, classifierWriter } from './item/support/classifier-item-writer.js';
+export type { ClassifierWriterOptions } from './item/support/classifier-item-writer.js';
+export { ValidatingItemProcessor, validatingProcessor } from './item/support/validating-item-processor.js';
+export type { ValidatingProcessorOptions } from './item/support/validating-item-processor.js';
+export { StoreItemWriter, storeWriter } from './item/store/store-item-writer.js';
+export type { StoreWriterOptions } from './item/store/store-item-writer.js';
+export { StoreItemReader, storeReader } from './item/store/store-item-reader.js';
+export type { StoreReaderOptions, StagedValueSource } from './item/store/store-item-reader.js';
 
 // Domain
 export {
@@ -92,4 +104,11 @@ export {
   IllegalStateError,
   InvalidConfigurationError,
   InjectedFaultError,
+  ParseError,
+  ItemStreamError,
+  ItemValidationError,
+  SkipLimitExceededError,
+  NonSkippableReadError,
+  NonSkippableProcessError,
+  NonSkippableWriteError,
 } from './domain/errors.js';

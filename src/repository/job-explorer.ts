@@ -28,4 +28,6 @@ export interface JobExplorer {
   getStagedValue(store: string, key: string): Promise<JsonValue | undefined>;
   /** Every committed value of `store`, in key order. */
   getStagedValues(store: string): Promise<Array<{ key: string; value: JsonValue }>>;
+  /** A page of committed values of `store` in key order, after `after` (exclusive) when given. */
+  getStagedPage(store: string, options: { readonly after?: string; readonly limit: number }): Promise<Array<{ key: string; value: JsonValue }>>;
 }

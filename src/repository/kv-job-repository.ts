@@ -258,6 +258,19 @@ export class KvJobRepository implements JobRepository {
     return this.store.read((tx) => tx.range<JsonValue>(prefix).map(({ key, value }) => ({ key: key.slice(prefix.length), value })));
   }
 
+  async getStagedPage(store: string, options: { readonly after?: string; readonly limit: number }): Promise<Array<{ key: string; value: JsonValue }>> {
+    const prefix = Keys.stagedPrefix(store);
+    const { after, limit } = options;
+    return this.store.read((tx) => {
+      const page = tx.range<JsonValue>(prefix, {
+        limit: limit + (after === undefined ? 0 : 1),
+        ...(after === undefined ? {} : { start: Keys.staged(store, after) }),
+      });
+      const entries = page.map(({ key, value }) => ({ key: key.slice(prefix.length), value }));
+      return (after !== undefined && entries[0]?.key === after ? entries.slice(1) : entries).slice(0, limit);
+    });
+  }
+
   // ---- helpers ------------------------------------------------------------------------------
 
   /** Newest first. */

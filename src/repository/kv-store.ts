@@ -15,8 +15,18 @@ export interface KvStore {
 
 export interface KvReader {
   get<V>(key: string): V | undefined;
-  /** Entries whose key starts with `prefix`, in key order (reverse when asked). */
-  range<V>(prefix: string, options?: { reverse?: boolean; limit?: number }): Array<{ key: string; value: V }>;
+  /**
+   * Entries whose key starts with `prefix`, in key order (reverse when asked), from `start` (a full
+   * key, inclusive) when given.
+   */
+  range<V>(prefix: string, options?: RangeOptions): Array<{ key: string; value: V }>;
+}
+
+export interface RangeOptions {
+  readonly reverse?: boolean;
+  readonly limit?: number;
+  /** Forward ranges only: the first key to include. */
+  readonly start?: string;
 }
 
 export interface KvTransaction extends KvReader {

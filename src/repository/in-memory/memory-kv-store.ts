@@ -1,4 +1,4 @@
-import type { KvReader, KvStore, KvTransaction } from '../kv-store.js';
+import type { KvReader, KvStore, KvTransaction, RangeOptions } from '../kv-store.js';
 
 const DELETED = Symbol('deleted');
 
@@ -16,7 +16,7 @@ export class MemoryKvStore implements KvStore {
         const value = pending.has(key) ? pending.get(key) : this.data.get(key);
         return value === DELETED || value === undefined ? undefined : (structuredClone(value) as V);
       },
-      range: <V>(prefix: string, options?: { reverse?: boolean; limit?: number }) => this.rangeOf<V>(prefix, options, pending),
+      range: <V>(prefix: string, options?: RangeOptions) => this.rangeOf<V>(prefix, options, pending),
       put: (key, value) => void pending.set(key, structuredClone(value)),
       remove: (key) => void pending.set(key, DELETED),
     };
@@ -34,17 +34,19 @@ export class MemoryKvStore implements KvStore {
         const value = this.data.get(key);
         return value === undefined ? undefined : (structuredClone(value) as V);
       },
-      range: <V>(prefix: string, options?: { reverse?: boolean; limit?: number }) => this.rangeOf<V>(prefix, options, new Map()),
+      range: <V>(prefix: string, options?: RangeOptions) => this.rangeOf<V>(prefix, options, new Map()),
     });
   }
 
   async close(): Promise<void> {}
 
-  private rangeOf<V>(prefix: string, options: { reverse?: boolean; limit?: number } = {}, pending: Map<string, unknown>) {
+  private rangeOf<V>(prefix: string, options: RangeOptions = {}, pending: Map<string, unknown>) {
     const keys = new Set<string>();
     for (const key of this.data.keys()) if (key.startsWith(prefix)) keys.add(key);
     for (const key of pending.keys()) if (key.startsWith(prefix)) keys.add(key);
-    const ordered = [...keys].sort(compareBytewise);
+    let ordered = [...keys].sort(compareBytewise);
+    const start = options.start;
+    if (start !== undefined && !options.reverse) ordered = ordered.filter((key) => compareBytewise(key, start) >= 0);
     if (options.reverse) ordered.reverse();
     const entries: Array<{ key: string; value: V }> = [];
     for (const key of ordered) {

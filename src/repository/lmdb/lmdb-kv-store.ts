@@ -2,7 +2,7 @@ import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { StoreUnavailableError } from '../../domain/errors.js';
-import type { KvReader, KvStore, KvTransaction } from '../kv-store.js';
+import type { KvReader, KvStore, KvTransaction, RangeOptions } from '../kv-store.js';
 
 /** The file inside the store directory; LMDB keeps its lock file beside it. */
 const DATA_FILE = 'tsbatch.mdb';
@@ -22,7 +22,7 @@ export class LmdbKvStore implements KvStore {
   ) {
     this.tx = {
       get: <V>(key: string) => db.get(key) as V | undefined,
-      range: <V>(prefix: string, options?: { reverse?: boolean; limit?: number }) => rangeOf<V>(db, prefix, options),
+      range: <V>(prefix: string, options?: RangeOptions) => rangeOf<V>(db, prefix, options),
       put: (key, value) => void db.putSync(key, value),
       remove: (key) => void db.removeSync(key),
     };
@@ -54,8 +54,10 @@ export class LmdbKvStore implements KvStore {
   }
 }
 
-function rangeOf<V>(db: RootDatabase, prefix: string, options: { reverse?: boolean; limit?: number } = {}) {
-  const bounds = options.reverse ? { start: prefix + RANGE_END, end: prefix, reverse: true } : { start: prefix, end: prefix + RANGE_END };
+function rangeOf<V>(db: RootDatabase, prefix: string, options: RangeOptions = {}) {
+  const bounds = options.reverse
+    ? { start: prefix + RANGE_END, end: prefix, reverse: true }
+    : { start: options.start !== undefined && options.start > prefix ? options.start : prefix, end: prefix + RANGE_END };
   const entries: Array<{ key: string; value: V }> = [];
   for (const { key, value } of db.getRange({ ...bounds, ...(options.limit !== undefined ? { limit: options.limit } : {}) })) {
     entries.push({ key: key as string, value: value as V });

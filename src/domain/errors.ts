@@ -28,6 +28,7 @@ export const BatchErrorCode = {
   NON_SKIPPABLE_READ: 'NON_SKIPPABLE_READ',
   NON_SKIPPABLE_PROCESS: 'NON_SKIPPABLE_PROCESS',
   NON_SKIPPABLE_WRITE: 'NON_SKIPPABLE_WRITE',
+  FLOW_EXECUTION: 'FLOW_EXECUTION',
 } as const;
 
 export type BatchErrorCode = (typeof BatchErrorCode)[keyof typeof BatchErrorCode];

@@ -27,8 +27,10 @@ export class ExecutionContext {
     if (typeof key !== 'string' || key.length === 0) {
       throw new ExecutionContextValueError(String(key), 'the key must be a non-empty string');
     }
+    assertWellFormedKey(key, key);
     assertJsonSafe(key, value, new Set());
-    this.entries.set(key, value);
+    // A copy, so that changing the object afterwards cannot bypass these checks before the commit.
+    this.entries.set(key, typeof value === 'object' && value !== null ? structuredClone(value) : value);
     this.dirty = true;
   }
 
@@ -75,9 +77,19 @@ export class ExecutionContext {
   }
 }
 
+/** Matches a UTF-16 surrogate without its partner: JSON keeps it, but UTF-8 storage cannot. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function assertWellFormedKey(path: string, key: string): void {
+  if (key === '__proto__') throw new ExecutionContextValueError(path, "the key '__proto__' cannot be stored");
+  if (LONE_SURROGATE.test(key)) throw new ExecutionContextValueError(path, 'the key contains an unpaired UTF-16 surrogate');
+}
+
 function assertJsonSafe(key: string, value: unknown, seen: Set<object>): void {
   switch (typeof value) {
     case 'string':
+      if (LONE_SURROGATE.test(value)) throw new ExecutionContextValueError(key, 'the string contains an unpaired UTF-16 surrogate');
+      return;
     case 'boolean':
       return;
     case 'number':
@@ -103,7 +115,10 @@ function assertJsonSafe(key: string, value: unknown, seen: Set<object>): void {
           const hint = value instanceof Date ? ' (store date.toISOString())' : '';
           throw new ExecutionContextValueError(key, `a ${kind} is not a plain object${hint}`);
         }
-        for (const [child, element] of Object.entries(value)) assertJsonSafe(`${key}.${child}`, element, seen);
+        for (const child of Object.keys(value)) {
+          assertWellFormedKey(`${key}.${child}`, child);
+          assertJsonSafe(`${key}.${child}`, (value as Record<string, unknown>)[child], seen);
+        }
       }
       seen.delete(value);
       return;

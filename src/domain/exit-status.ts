@@ -43,10 +43,14 @@ export class ExitStatus {
   /** The code a chunk step ends with when it completed but skipped items. */
   static readonly COMPLETED_WITH_SKIPS = new ExitStatus('COMPLETED WITH SKIPS');
 
+  readonly exitDescription: string;
+
   constructor(
     readonly exitCode: string,
-    readonly exitDescription: string = '',
-  ) {}
+    exitDescription = '',
+  ) {
+    this.exitDescription = truncate(exitDescription);
+  }
 
   static of(exitCode: string, exitDescription = ''): ExitStatus {
     return new ExitStatus(exitCode, exitDescription);

@@ -41,7 +41,7 @@ export class JobParameters {
     const parameters = new Map<string, JobParameter>();
     for (const name of Object.keys(record).sort()) {
       const input = record[name];
-      const boxed = typeof input === 'object' && input !== null && !(input instanceof Date);
+      const boxed = typeof input === 'object' && input !== null && !(input instanceof Date) && !Array.isArray(input) && 'value' in input;
       const value = boxed ? (input as { value: unknown }).value : input;
       const identifying = boxed ? ((input as { identifying?: unknown }).identifying ?? true) : true;
       if (typeof identifying !== 'boolean') {
@@ -133,7 +133,13 @@ export class JobParameters {
 }
 
 function checkValue(name: string, value: unknown): JobParameterValue {
-  if (typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'string') {
+    if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value)) {
+      throw new JobParametersInvalidError(`Job parameter '${name}' contains an unpaired UTF-16 surrogate; it cannot be stored.`);
+    }
+    return value;
+  }
+  if (typeof value === 'boolean') return value;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new JobParametersInvalidError(`Job parameter '${name}' is ${value}; numbers must be finite.`);
     return value;
@@ -142,7 +148,7 @@ function checkValue(name: string, value: unknown): JobParameterValue {
     if (Number.isNaN(value.getTime())) throw new JobParametersInvalidError(`Job parameter '${name}' is an invalid Date.`);
     return value;
   }
-  const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+  const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : typeof value;
   throw new JobParametersInvalidError(
     `Job parameter '${name}' is ${kind}; parameters must be a string, number, boolean or Date.`,
   );

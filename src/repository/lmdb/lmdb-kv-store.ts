@@ -6,7 +6,6 @@ import type { KvReader, KvStore, KvTransaction, RangeOptions } from '../kv-store
 
 /** The file inside the store directory; LMDB keeps its lock file beside it. */
 const DATA_FILE = 'tsbatch.mdb';
-const RANGE_END = '\uffff';
 
 /**
  * The LMDB store: one memory-mapped file in a directory, ACID and crash-safe. Several processes on
@@ -55,14 +54,25 @@ export class LmdbKvStore implements KvStore {
 }
 
 function rangeOf<V>(db: RootDatabase, prefix: string, options: RangeOptions = {}) {
+  // The first key after every key that starts with `prefix`. Bounding by a "highest character"
+  // instead would miss keys with characters above it (e.g. outside the Basic Multilingual Plane).
+  const end = successor(prefix);
   const bounds = options.reverse
-    ? { start: prefix + RANGE_END, end: prefix, reverse: true }
-    : { start: options.start !== undefined && options.start > prefix ? options.start : prefix, end: prefix + RANGE_END };
+    ? { start: end, end: prefix, reverse: true }
+    : { start: options.start !== undefined && options.start > prefix ? options.start : prefix, end };
   const entries: Array<{ key: string; value: V }> = [];
-  for (const { key, value } of db.getRange({ ...bounds, ...(options.limit !== undefined ? { limit: options.limit } : {}) })) {
-    entries.push({ key: key as string, value: value as V });
+  for (const { key, value } of db.getRange(bounds)) {
+    if (typeof key !== 'string' || !key.startsWith(prefix)) continue;
+    entries.push({ key, value: value as V });
+    if (options.limit !== undefined && entries.length >= options.limit) break;
   }
   return entries;
+}
+
+/** The smallest string greater than every string that starts with `prefix` (prefixes end in ASCII). */
+function successor(prefix: string): string {
+  const last = prefix.charCodeAt(prefix.length - 1);
+  return prefix.slice(0, -1) + String.fromCharCode(last + 1);
 }
 
 function ensureWritableDirectory(path: string): void {

@@ -25,7 +25,14 @@ export type { JobExplorer } from './repository/job-explorer.js';
 
 // Definitions
 export { job } from './flow/job-builder.js';
-export type { JobBuilder, SimpleJobBuilder } from './flow/job-builder.js';
+export type { JobBuilder, SimpleJobBuilder, JobFlowBuilder, FlowJobBuilder } from './flow/job-builder.js';
+export { flow, split } from './flow/flow-builder.js';
+export type { FlowBuilder, TransitionBuilder, FlowElement, Split, SplitOptions } from './flow/flow-builder.js';
+export type { Flow } from './flow/flow.js';
+export { decision } from './flow/decider.js';
+export type { Decision, JobExecutionDecider } from './flow/decider.js';
+export type { FlowStatus } from './flow/flow-status.js';
+export { FlowExecutionError } from './flow/flow-execution-error.js';
 export type { Job, JobParametersValidator } from './flow/job.js';
 export { step } from './step/step-builder.js';
 export type { StepBuilder, ChunkStepBuilder, TaskletStepBuilder, PerExecution } from './step/step-builder.js';

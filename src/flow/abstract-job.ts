@@ -5,7 +5,6 @@ import type { JobExecution } from '../domain/job-execution.js';
 import type { JobParameters } from '../domain/job-parameters.js';
 import type { JobExecutionListener } from '../domain/listeners.js';
 import type { Logger } from '../domain/logger.js';
-import type { StepExecution } from '../domain/step-execution.js';
 import { transitionJob } from '../step/status-host.js';
 import type { Job, JobEnvironment, JobParametersValidator } from './job.js';
 
@@ -16,8 +15,11 @@ export interface JobSettings {
   readonly validators: readonly JobParametersValidator[];
 }
 
-/** How the job's own work ended: the step execution that decides the job's status, if any ran or was skipped. */
-export type JobOutcome = { readonly last: StepExecution | undefined };
+/** How the job's own work ended: the status and exit status it ends with. */
+export interface JobOutcome {
+  readonly status: BatchStatus;
+  readonly exitStatus: ExitStatus;
+}
 
 const NOOP_DESCRIPTION = 'All steps already completed or no steps configured for this job.';
 
@@ -66,9 +68,8 @@ export abstract class AbstractJob implements Job {
 
     try {
       for (const listener of this.settings.listeners) await listener.beforeJob?.(execution);
-      const { last } = await this.doExecute(execution, environment, logger);
-      const status = last?.status ?? 'COMPLETED';
-      execution.exitStatus = last ? last.exitStatus : ExitStatus.COMPLETED;
+      const { status, exitStatus } = await this.doExecute(execution, environment, logger);
+      execution.exitStatus = exitStatus;
       if (status === 'COMPLETED') await transitionJob(repository, clock, execution, { type: 'COMPLETE' });
       else if (status === 'STOPPED' || status === 'STOPPING') await transitionJob(repository, clock, execution, { type: 'HALT' });
       else if (status === 'UNKNOWN') await transitionJob(repository, clock, execution, { type: 'MARK_UNKNOWN' });

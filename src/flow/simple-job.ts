@@ -1,3 +1,4 @@
+import { ExitStatus } from '../domain/exit-status.js';
 import type { JobExecution } from '../domain/job-execution.js';
 import type { Logger } from '../domain/logger.js';
 import type { StepExecution } from '../domain/step-execution.js';
@@ -24,6 +25,6 @@ export class SimpleJob extends AbstractJob {
       last = await handleStep(step, execution, environment, logger);
       if (last.status !== 'COMPLETED') break;
     }
-    return { last };
+    return last ? { status: last.status, exitStatus: last.exitStatus } : { status: 'COMPLETED', exitStatus: ExitStatus.COMPLETED };
   }
 }

@@ -17,8 +17,8 @@ export const FaultPoint = {
 
 export type FaultPoint = (typeof FaultPoint)[keyof typeof FaultPoint];
 
-/** What an armed fault point does when it is reached: raise an error, or end the process at once. */
-export type FaultAction = { readonly kind: 'throw'; readonly error?: Error } | { readonly kind: 'exit'; readonly code?: number };
+/** What an armed fault point does when it is reached: raise an error, or kill the process at once (SIGKILL). */
+export type FaultAction = { readonly kind: 'throw'; readonly error?: Error } | { readonly kind: 'exit' };
 
 export interface FaultArming {
   readonly point: FaultPoint;
@@ -48,8 +48,14 @@ export class FaultPoints {
     entry.remaining -= 1;
     if (entry.remaining > 0) return;
     this.armed.delete(point);
-    if (entry.action.kind === 'exit') process.exit(entry.action.code ?? 137);
-    throw entry.action.error ?? makeError(point);
+    // A crash, not an exit: exit handlers (LMDB's among them) must not run, or they would wait
+    // for the very transaction this thread is inside.
+    const { action } = entry;
+    if (action.kind === 'exit') {
+      process.kill(process.pid, 'SIGKILL');
+      return;
+    }
+    throw action.error ?? makeError(point);
   }
 
   /**

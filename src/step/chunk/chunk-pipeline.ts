@@ -83,9 +83,14 @@ export async function runChunkPipeline<I>(options: ChunkPipelineOptions<I>): Pro
   try {
     await lastValueFrom(
       chunks$.pipe(
+        // A credit returns only when the pipeline goes on: after a failure or a finish, the
+        // producer must not read again (a reader that consumes its source would lose those items).
         concatMap((chunk) =>
           from(
-            handle(chunk).finally(() => gate.give()),
+            handle(chunk).then((verdict) => {
+              if (verdict === 'continue') gate.give();
+              return verdict;
+            }),
           ),
         ),
         takeWhile((verdict) => verdict === 'continue'),

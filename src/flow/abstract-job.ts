@@ -7,12 +7,14 @@ import type { JobExecutionListener } from '../domain/listeners.js';
 import type { Logger } from '../domain/logger.js';
 import { transitionJob } from '../step/status-host.js';
 import type { Job, JobEnvironment, JobParametersValidator } from './job.js';
+import type { JobParametersIncrementer } from './job-parameters-incrementer.js';
 
 export interface JobSettings {
   readonly name: string;
   readonly restartable: boolean;
   readonly listeners: readonly JobExecutionListener[];
   readonly validators: readonly JobParametersValidator[];
+  readonly incrementer?: JobParametersIncrementer | undefined;
 }
 
 /** How the job's own work ended: the status and exit status it ends with. */
@@ -31,18 +33,21 @@ const NOOP_DESCRIPTION = 'All steps already completed or no steps configured for
 export abstract class AbstractJob implements Job {
   readonly name: string;
   readonly restartable: boolean;
+  readonly incrementer: JobParametersIncrementer | undefined;
 
   protected constructor(private readonly settings: JobSettings) {
     this.name = settings.name;
     this.restartable = settings.restartable;
+    this.incrementer = settings.incrementer;
   }
 
   protected abstract doExecute(execution: JobExecution, environment: JobEnvironment, logger: Logger): Promise<JobOutcome>;
 
-  validateParameters(parameters: JobParameters): void {
+  validateParameters(parameters: JobParameters): string[] {
+    const warnings: string[] = [];
     for (const validate of this.settings.validators) {
       try {
-        validate(parameters);
+        warnings.push(...(validate(parameters) ?? []));
       } catch (error) {
         if (isBatchError(error, 'JOB_PARAMETERS_INVALID')) throw error;
         throw new JobParametersInvalidError(
@@ -52,6 +57,7 @@ export abstract class AbstractJob implements Job {
         );
       }
     }
+    return warnings;
   }
 
   async execute(execution: JobExecution, environment: JobEnvironment): Promise<void> {

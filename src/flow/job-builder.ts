@@ -7,6 +7,8 @@ import { Flow } from './flow.js';
 import { FlowBuilder, type FlowElement, type SplitOptions, type TransitionBuilder } from './flow-builder.js';
 import { FlowJob } from './flow-job.js';
 import type { Job, JobParametersValidator } from './job.js';
+import type { JobParametersIncrementer } from './job-parameters-incrementer.js';
+import { parametersValidator, type ParametersSpec } from './job-parameters-validator.js';
 import { SimpleJob } from './simple-job.js';
 
 /**
@@ -27,6 +29,7 @@ interface JobDefinition {
   readonly listeners: JobExecutionListener[];
   readonly validators: JobParametersValidator[];
   restartable: boolean;
+  incrementer?: JobParametersIncrementer;
 }
 
 function settingsOf(definition: JobDefinition): JobSettings {
@@ -35,6 +38,7 @@ function settingsOf(definition: JobDefinition): JobSettings {
     restartable: definition.restartable,
     listeners: [...definition.listeners],
     validators: [...definition.validators],
+    incrementer: definition.incrementer,
   };
 }
 
@@ -49,6 +53,21 @@ abstract class JobSettingsBuilder {
   /** Refuse parameters before anything is stored: throw from `validate` to reject them. */
   validator(validate: JobParametersValidator): this {
     this.definition.validators.push(validate);
+    return this;
+  }
+
+  /**
+   * Declares the parameters: required and optional keys (others draw a warning) and a zod schema
+   * for their values. Checked at every launch, before anything is stored.
+   */
+  parameters(spec: ParametersSpec): this {
+    this.definition.validators.push(parametersValidator(this.definition.name, spec));
+    return this;
+  }
+
+  /** How `operator.startNextInstance(name)` makes the next instance's parameters, e.g. `runIdIncrementer()`. */
+  incrementer(incrementer: JobParametersIncrementer): this {
+    this.definition.incrementer = incrementer;
     return this;
   }
 

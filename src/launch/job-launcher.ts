@@ -44,7 +44,7 @@ export class JobLauncher {
     const { repository, running, assertOpen } = this.context;
     assertOpen('launch a job');
     const jobParameters = parameters instanceof JobParameters ? parameters : JobParameters.of(parameters);
-    job.validateParameters(jobParameters);
+    for (const warning of job.validateParameters(jobParameters)) this.context.logger.warn({ event: 'job.parameters_warning', jobName: job.name }, warning);
     const execution = await repository.createJobExecution({ jobName: job.name, parameters: jobParameters, restartable: job.restartable });
 
     let started!: () => void;
@@ -56,6 +56,7 @@ export class JobLauncher {
       clock: this.context.clock,
       faults: this.context.faults,
       onStarted: () => started(),
+      runJob: (child, childParameters) => this.run(child, childParameters),
       onStepStarted: (_, stepExecution) => {
         // Finished steps are dropped lazily: a stop only needs the ones still running.
         for (const step of activeSteps) if (step.endTime) activeSteps.delete(step);

@@ -1,11 +1,19 @@
 import { jobExecutionMachine } from '../../machines/job-execution.js';
 import { isRunningStatus } from '../domain/batch-status.js';
-import { JobExecutionNotRunningError, NoSuchJobExecutionError, isBatchError } from '../domain/errors.js';
+import {
+  JobExecutionAlreadyRunningError,
+  JobExecutionNotRunningError,
+  JobParametersInvalidError,
+  NoSuchJobError,
+  NoSuchJobExecutionError,
+  isBatchError,
+} from '../domain/errors.js';
+import { ExitStatus } from '../domain/exit-status.js';
 import type { JobExecution } from '../domain/job-execution.js';
 import { JobParameters, type JobParameterInput } from '../domain/job-parameters.js';
 import type { Logger } from '../domain/logger.js';
 import type { JobRepository } from '../repository/job-repository.js';
-import { assertTransition, transitionJob } from '../step/status-host.js';
+import { assertTransition, transitionJob, transitionStep } from '../step/status-host.js';
 import type { Clock } from '../support/clock.js';
 import type { JobLauncher } from './job-launcher.js';
 import type { JobRegistry } from './job-registry.js';
@@ -38,6 +46,21 @@ export class JobOperator {
   async start(jobName: string, parameters: JobParameters | Readonly<Record<string, JobParameterInput>> = JobParameters.EMPTY): Promise<number> {
     const job = this.context.registry.get(jobName);
     const { execution } = await this.context.launcher.launch(job, parameters);
+    return execution.id;
+  }
+
+  /**
+   * Starts the next instance of a job that has an incrementer: its parameters are the
+   * incrementer's answer to the parameters of the job's last instance (or to none).
+   */
+  async startNextInstance(jobName: string): Promise<number> {
+    const job = this.context.registry.get(jobName);
+    if (!job.incrementer) {
+      throw new JobParametersInvalidError(`Job '${jobName}' has no incrementer; give it one with .incrementer(runIdIncrementer()).`, jobName);
+    }
+    const [lastInstance] = await this.context.repository.getJobInstances(jobName, 0, 1);
+    const lastExecution = lastInstance ? await this.context.repository.getLastJobExecution(lastInstance.id) : undefined;
+    const { execution } = await this.context.launcher.launch(job, job.incrementer(lastExecution?.jobParameters));
     return execution.id;
   }
 
@@ -102,6 +125,50 @@ export class JobOperator {
     await transitionJob(this.context.repository, this.context.clock, execution, { type: 'ABANDON' });
     this.context.logger.info({ event: 'job.abandoned', jobName: execution.jobName, jobExecutionId: executionId }, 'Job execution abandoned');
     return execution;
+  }
+
+  /**
+   * Marks an execution whose process is gone FAILED, so that it can be restarted (Spring Batch 6's
+   * `recover`): its running step executions and the execution itself end FAILED, and its context
+   * records `batch.recovered`. Refused for an execution this runtime is running; a no-op for one
+   * that has already ended COMPLETED, ABANDONED or UNKNOWN.
+   */
+  async recover(executionId: number): Promise<JobExecution> {
+    const { repository, clock, running } = this.context;
+    if (running.get(executionId)) {
+      throw new JobExecutionAlreadyRunningError((await this.load(executionId)).jobName, executionId, 'running in this process');
+    }
+    const execution = await this.load(executionId);
+    if (execution.status === 'COMPLETED' || execution.status === 'ABANDONED' || execution.status === 'UNKNOWN') return execution;
+    const description = 'Recovered: marked FAILED by an operator because its process is gone.';
+    for (const step of execution.stepExecutions) {
+      if (!isRunningStatus(step.status)) continue;
+      step.exitStatus = ExitStatus.FAILED.addExitDescription(description);
+      step.executionContext.put('batch.recovered', true);
+      await transitionStep(repository, clock, step, { type: 'FAIL' });
+    }
+    if (isRunningStatus(execution.status)) {
+      execution.exitStatus = ExitStatus.FAILED.addExitDescription(description);
+      execution.executionContext.put('batch.recovered', true);
+      await transitionJob(repository, clock, execution, { type: 'FAIL' });
+      this.context.logger.warn({ event: 'job.recovered', jobName: execution.jobName, jobExecutionId: executionId }, 'Job execution recovered');
+    }
+    return this.load(executionId);
+  }
+
+  /** The running executions of a job, in this process or any other sharing the store. */
+  async getRunningExecutions(jobName: string): Promise<JobExecution[]> {
+    const running = await this.context.repository.findRunningJobExecutions(jobName);
+    if (running.length === 0 && !this.context.registry.has(jobName) && !(await this.context.repository.getJobNames()).includes(jobName)) {
+      throw new NoSuchJobError(jobName, this.context.registry.names());
+    }
+    return running;
+  }
+
+  /** A one-line-per-step summary of an execution, for logs and terminals. */
+  async getSummary(executionId: number): Promise<string> {
+    const execution = await this.load(executionId);
+    return [execution.toString(), ...execution.stepExecutions.map((step) => `  ${step.toString()}`)].join('\n');
   }
 
   /** Resolves with the execution once it has ended, whichever process runs it. */

@@ -1,0 +1,129 @@
+import { constants, promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { ItemStreamError } from '../../domain/errors.js';
+
+/**
+ * Opening the files behind file readers and writers, with the operating system's error codes turned
+ * into {@link ItemStreamError}s that name the path and say what to do. A step that fails on a typo
+ * in a path should say so in one line, not with a bare `ENOENT`.
+ *
+ * @internal
+ */
+
+/** An open input file and its size when opened. @internal */
+export interface InputFile {
+  readonly handle: FileHandle;
+  readonly size: number;
+}
+
+/**
+ * Opens `path` for reading. `what` names the input in messages ("CSV input", "NDJSON input").
+ * @internal
+ */
+export async function openInputFile(path: string, what: string): Promise<InputFile> {
+  let handle: FileHandle;
+  try {
+    handle = await fsp.open(path, constants.O_RDONLY);
+  } catch (error) {
+    throw inputError(path, what, error);
+  }
+  try {
+    const stats = await handle.stat();
+    if (stats.isDirectory()) {
+      throw new ItemStreamError(path, `${what} '${path}' is a directory, not a file. Point the reader at the file to read.`);
+    }
+    return { handle, size: stats.size };
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw error instanceof ItemStreamError ? error : inputError(path, what, error);
+  }
+}
+
+/** How a writer opens its output. @internal */
+export type OutputOpenMode =
+  /** Create the file if missing and empty it. */
+  | 'truncate'
+  /** Create the file if missing and keep what it holds. */
+  | 'keep'
+  /** The file must exist (a restart): it holds the output of earlier commits. */
+  | 'existing';
+
+/** Opens `path` for positional writes (never O_APPEND, whose pwrite ignores the position on Linux). @internal */
+export async function openOutputFile(path: string, what: string, mode: OutputOpenMode): Promise<FileHandle> {
+  const flags =
+    mode === 'truncate'
+      ? constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC
+      : mode === 'keep'
+        ? constants.O_WRONLY | constants.O_CREAT
+        : constants.O_WRONLY;
+  try {
+    return await fsp.open(path, flags, 0o666);
+  } catch (error) {
+    throw outputError(path, what, mode, error);
+  }
+}
+
+/** The `code` of a Node.js system error, if it is one. @internal */
+export function errorCode(error: unknown): string | undefined {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** The message of any thrown value. @internal */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function inputError(path: string, what: string, error: unknown): ItemStreamError {
+  const options = { cause: error };
+  switch (errorCode(error)) {
+    case 'ENOENT':
+      return new ItemStreamError(
+        path,
+        `${what} '${path}' does not exist (resolved to '${resolve(path)}'). Check the path, or create the file before starting the step.`,
+        options,
+      );
+    case 'EISDIR':
+      return new ItemStreamError(path, `${what} '${path}' is a directory, not a file. Point the reader at the file to read.`, options);
+    case 'ENOTDIR':
+      return new ItemStreamError(path, `${what} '${path}' cannot be opened: a parent in its path is a file, not a directory. Check the path.`, options);
+    case 'EACCES':
+    case 'EPERM':
+      return new ItemStreamError(path, `${what} '${path}' cannot be read: permission denied. Grant read permission to the user running the job.`, options);
+    default:
+      return new ItemStreamError(path, `${what} '${path}' cannot be opened for reading: ${messageOf(error)}`, options);
+  }
+}
+
+function outputError(path: string, what: string, mode: OutputOpenMode, error: unknown): ItemStreamError {
+  const options = { cause: error };
+  switch (errorCode(error)) {
+    case 'ENOENT':
+      return mode === 'existing'
+        ? new ItemStreamError(
+            path,
+            `${what} '${path}' no longer exists, but the step's last commit wrote to it. Restore the file to resume, or start a new job instance.`,
+            options,
+          )
+        : new ItemStreamError(
+            path,
+            `${what} '${path}' cannot be created: the directory '${dirname(resolve(path))}' does not exist. Create it before starting the step.`,
+            options,
+          );
+    case 'EISDIR':
+      return new ItemStreamError(path, `${what} '${path}' is a directory. Point the writer at a file path.`, options);
+    case 'ENOTDIR':
+      return new ItemStreamError(path, `${what} '${path}' cannot be opened: a parent in its path is a file, not a directory. Check the path.`, options);
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new ItemStreamError(
+        path,
+        `${what} '${path}' cannot be written: permission denied (${errorCode(error)}). Grant write permission on the file and its directory to the user running the job.`,
+        options,
+      );
+    default:
+      return new ItemStreamError(path, `${what} '${path}' cannot be opened for writing: ${messageOf(error)}`, options);
+  }
+}

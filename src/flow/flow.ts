@@ -52,7 +52,8 @@ export class Flow {
     if (!transitions || transitions.length === 0) {
       throw new FlowExecutionError(this.name, state.name, status, `No transitions found in flow '${this.name}' for state '${state.name}'.`);
     }
-    const match = transitions.find((t) => matchesPattern(t.pattern, status));
+    // As in Spring Batch, PENDING also takes a transition meant for STOPPED.
+    const match = transitions.find((t) => matchesPattern(t.pattern, status) || (status === 'PENDING' && matchesPattern(t.pattern, 'STOPPED')));
     if (!match) {
       throw new FlowExecutionError(
         this.name,

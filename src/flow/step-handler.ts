@@ -34,6 +34,9 @@ export async function handleStep(step: Step, execution: JobExecution, environmen
       logger.info({ event: 'step.skipped', stepName: step.name, previousStatus: last.status }, 'Step already ended in an earlier execution; not run again');
       return last;
     }
+  }
+  // Counted over the whole instance, including earlier starts in this execution (a loop).
+  if (step.startLimit !== Infinity) {
     const starts = await repository.getStepExecutionCount(execution.jobInstance.id, step.name);
     if (starts >= step.startLimit) throw new StartLimitExceededError(step.name, step.startLimit);
   }

@@ -188,7 +188,10 @@ class ChunkCommitter<I, O> {
       await listeners.onChunkError(error, output);
       throw error;
     }
-    await commitContribution(this.step, work.contribution, work.staged, committedContext, this.environment, this.logger, work.countAsCommit);
+    // A chunk whose every read was skipped still commits the reader's position, but Spring Batch
+    // does not count it as a commit.
+    const countAsCommit = work.countAsCommit && read.items.length > 0;
+    await commitContribution(this.step, work.contribution, work.staged, committedContext, this.environment, this.logger, countAsCommit);
     await this.notifySkips(work.skips);
     return read.exhausted ? 'finish' : 'continue';
   }
@@ -212,7 +215,7 @@ class ChunkCommitter<I, O> {
       work.skips.push({ phase: 'read', error: failure.error });
     }
     contribution.incrementReadCount(read.items.length);
-    if (read.readError !== undefined) throw read.readError;
+    if (read.readError !== undefined) throw this.nonSkippable(read.readError, NonSkippableReadError);
   }
 
   private async process(items: readonly I[], work: ChunkWork<I, O>): Promise<O[]> {
@@ -266,10 +269,14 @@ class ChunkCommitter<I, O> {
     let lastSucceeded = false;
     for (const item of chunk.items) {
       const attempt: StagedWrite[] = [];
+      const single = new Chunk([item]);
       try {
-        await this.writeOnce(new Chunk([item]), attempt);
+        await this.writeOnce(single, attempt, false);
       } catch (error) {
-        if (!this.shouldSkip(error, contribution)) throw this.nonSkippable(error, NonSkippableWriteError);
+        if (!this.shouldSkip(error, contribution)) {
+          await this.parts.listeners.onWriteError(error, single);
+          throw this.nonSkippable(error, NonSkippableWriteError);
+        }
         contribution.writeSkipCount += 1;
         this.step.rollbackCount += 1;
         work.skips.push({ phase: 'write', item, error });
@@ -283,7 +290,8 @@ class ChunkCommitter<I, O> {
     work.countAsCommit = lastSucceeded;
   }
 
-  private async writeOnce(chunk: Chunk<O>, staged: StagedWrite[]): Promise<void> {
+  /** One write attempt; `reportError` false leaves onWriteError to the caller (a scan reports only items it does not skip). */
+  private async writeOnce(chunk: Chunk<O>, staged: StagedWrite[], reportError = true): Promise<void> {
     const { listeners, writer } = this.parts;
     const transaction = this.transactionFor(staged);
     await listeners.beforeWrite(chunk);
@@ -297,7 +305,7 @@ class ChunkCommitter<I, O> {
       if (isPromiseLike(result)) await result;
     } catch (error) {
       staged.length = 0;
-      await listeners.onWriteError(error, chunk);
+      if (reportError) await listeners.onWriteError(error, chunk);
       throw error;
     }
     await listeners.afterWrite(chunk);

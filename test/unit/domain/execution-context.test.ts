@@ -143,7 +143,8 @@ describe('ExecutionContext toJSON and copy', () => {
 
   it('any JSON value put and round-tripped through JSON comes back equal (property)', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 1 }), fc.jsonValue(), (key, value) => {
+      // '__proto__' keys are refused at put (storage would rename them); see the repository contract.
+      fc.property(fc.string({ minLength: 1 }).filter((k) => k !== '__proto__'), fc.jsonValue().filter((v) => !JSON.stringify(v).includes('"__proto__"')), (key, value) => {
         const context = new ExecutionContext();
         context.put(key, value as JsonValue);
         expect(context.get(key)).toEqual(value);

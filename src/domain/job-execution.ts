@@ -1,5 +1,6 @@
 import type { BatchStatus } from './batch-status.js';
 import { ExecutionContext } from './execution-context.js';
+import type { ExecutionOwner } from './execution-owner.js';
 import { ExitStatus } from './exit-status.js';
 import type { JobInstance } from './job-instance.js';
 import type { JobParameters } from './job-parameters.js';
@@ -14,6 +15,7 @@ export interface JobExecutionInit {
   readonly executionContext?: ExecutionContext;
   readonly createTime?: Date;
   readonly version?: number;
+  readonly owner?: ExecutionOwner | undefined;
 }
 
 /**
@@ -34,6 +36,8 @@ export class JobExecution {
   endTime: Date | undefined;
   lastUpdated: Date | undefined;
   version: number;
+  /** The process running this execution (host, pid, runtime token); orphan recovery checks it. */
+  readonly owner: ExecutionOwner | undefined;
 
   constructor(init: JobExecutionInit) {
     this.id = init.id;
@@ -44,6 +48,7 @@ export class JobExecution {
     this.executionContext = init.executionContext ?? new ExecutionContext();
     this.createTime = init.createTime ?? new Date();
     this.version = init.version ?? 0;
+    this.owner = init.owner;
   }
 
   get jobName(): string {

@@ -9,7 +9,9 @@ import type { FaultPoints } from '../support/fault-points.js';
 import { JobLauncher } from './job-launcher.js';
 import { JobOperator } from './job-operator.js';
 import { JobRegistry } from './job-registry.js';
+import { OrphanRecovery, type RecoveryOptions, type RecoveryPolicy } from './recovery.js';
 import { RunningExecutions } from './running-executions.js';
+import { currentProcessIdentity } from '../support/process-identity.js';
 
 export interface BatchRuntimeOptions {
   /** The LMDB store directory, created if missing. @default './.tsbatch' */
@@ -24,6 +26,28 @@ export interface BatchRuntimeOptions {
   readonly faults?: FaultPoints;
   /** How often `operator.waitFor` polls for executions of other processes. @default 200 */
   readonly pollIntervalMs?: number;
+  /**
+   * What to do with running executions whose process is gone (see RecoveryPolicy): found at open,
+   * whenever a job is registered, and every `recoveryIntervalMs`. @default 'restart'
+   */
+  readonly recovery?: RecoveryPolicy;
+  /** @default 5000 */
+  readonly heartbeatMs?: number;
+  /** How old a heartbeat may get before a runtime on another host counts as gone. @default 30000 */
+  readonly leaseMs?: number;
+  /** @default 30000 */
+  readonly recoveryIntervalMs?: number;
+}
+
+export interface ShutdownOptions {
+  /** How long to wait for running executions to stop at their next chunk boundary. @default 30000 */
+  readonly timeoutMs?: number;
+}
+
+/** How a shutdown went: the executions that had not stopped by the timeout are left as orphans. */
+export interface ShutdownResult {
+  readonly stopped: readonly number[];
+  readonly timedOut: readonly number[];
 }
 
 /**
@@ -44,13 +68,15 @@ export type BatchRuntimeState = 'OPEN' | 'CLOSING' | 'CLOSED';
  * await runtime.close();
  */
 export class BatchRuntime {
-  readonly registry = new JobRegistry();
+  readonly registry: JobRegistry;
   readonly launcher: JobLauncher;
   readonly operator: JobOperator;
   readonly explorer: JobExplorer;
   readonly logger: Logger;
   private currentState: BatchRuntimeState = 'OPEN';
   private readonly running = new RunningExecutions();
+  private readonly recovery: OrphanRecovery;
+  private signalHandlers: (() => void) | undefined;
 
   private constructor(
     private readonly repository: JobRepository,
@@ -58,13 +84,28 @@ export class BatchRuntime {
     clock: Clock,
     faults: FaultPoints | undefined,
     pollIntervalMs: number,
+    recoveryOptions: RecoveryOptions,
   ) {
     this.logger = logger;
     this.explorer = repository;
+    const owner = currentProcessIdentity();
     const assertOpen = (action: string) => {
       if (this.currentState !== 'OPEN') throw new IllegalStateError('BatchRuntime', this.currentState, action);
     };
-    this.launcher = new JobLauncher({ repository, logger, clock, faults, running: this.running, assertOpen });
+    this.registry = new JobRegistry(() => {
+      if (this.currentState === 'OPEN') void this.recovery.runPass();
+    });
+    this.launcher = new JobLauncher({
+      repository,
+      logger,
+      clock,
+      faults,
+      running: this.running,
+      assertOpen,
+      owner,
+      isOwnerGone: () => (recoveryOptions.policy === 'none' ? undefined : this.recovery.isOwnerGone),
+    });
+    this.recovery = new OrphanRecovery(repository, this.registry, this.launcher, owner, recoveryOptions, clock, logger);
     this.operator = new JobOperator({
       repository,
       registry: this.registry,
@@ -84,7 +125,19 @@ export class BatchRuntime {
     const repository = options.inMemory
       ? createInMemoryJobRepository(repositoryOptions)
       : openLmdbJobRepository(options.path ?? './.tsbatch', repositoryOptions);
-    return new BatchRuntime(repository, logger, clock, options.faults, options.pollIntervalMs ?? 200);
+    const runtime = new BatchRuntime(repository, logger, clock, options.faults, options.pollIntervalMs ?? 200, {
+      policy: options.recovery ?? 'restart',
+      heartbeatMs: options.heartbeatMs ?? 5000,
+      leaseMs: options.leaseMs ?? 30_000,
+      intervalMs: options.recoveryIntervalMs ?? 30_000,
+    });
+    await runtime.recovery.start();
+    return runtime;
+  }
+
+  /** Looks for orphans now (it also happens at open, on register, and periodically); resolves when done. */
+  recoverOrphans(): Promise<void> {
+    return this.recovery.runPass();
   }
 
   get state(): BatchRuntimeState {
@@ -99,6 +152,63 @@ export class BatchRuntime {
     if (this.currentState !== 'OPEN') return;
     this.currentState = 'CLOSING';
     await Promise.all(this.running.all().map((r) => r.done));
+    await this.closeStore();
+  }
+
+  /**
+   * Stops every running execution (each step commits the chunk in flight and ends STOPPED), waits
+   * up to `timeoutMs`, then closes the store. Executions still running at the timeout are left as
+   * they are: when the process exits they become orphans, which the next start recovers from their
+   * last commit.
+   */
+  async shutdown(options: ShutdownOptions = {}): Promise<ShutdownResult> {
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    if (this.currentState !== 'OPEN') return { stopped: [], timedOut: [] };
+    this.currentState = 'CLOSING';
+    const running = this.running.all();
+    this.logger.info({ event: 'runtime.shutdown', running: running.length, timeoutMs }, 'Shutting down');
+    await Promise.all(
+      running.map((r) =>
+        this.operator.stop(r.execution.id).catch((error: unknown) => {
+          this.logger.debug({ event: 'runtime.stop_skipped', jobExecutionId: r.execution.id, err: error }, 'Execution already ending');
+        }),
+      ),
+    );
+    const stopped: number[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.all(running.map((r) => r.done.then(() => void stopped.push(r.execution.id)))), deadline]);
+    clearTimeout(timer);
+    const timedOut = running.map((r) => r.execution.id).filter((id) => !stopped.includes(id));
+    if (timedOut.length === 0) await this.closeStore();
+    else this.logger.warn({ event: 'runtime.shutdown_timed_out', timedOut }, 'Executions did not stop in time; they will be recovered as orphans');
+    return { stopped, timedOut };
+  }
+
+  /**
+   * Opt-in: on SIGTERM or SIGINT, shut down gracefully and exit (0 when every execution stopped,
+   * 1 otherwise); a second signal exits at once. Returns a function that removes the handlers.
+   */
+  installSignalHandlers(options: ShutdownOptions = {}): () => void {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) process.exit(130);
+      signalled = true;
+      this.logger.info({ event: 'runtime.signal', signal }, 'Signal received; stopping at the next chunk boundary');
+      void this.shutdown(options).then(({ timedOut }) => process.exit(timedOut.length === 0 ? 0 : 1));
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    this.signalHandlers = () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    };
+    return this.signalHandlers;
+  }
+
+  private async closeStore(): Promise<void> {
+    this.signalHandlers?.();
+    await this.recovery.stop();
     await this.repository.close();
     this.currentState = 'CLOSED';
   }

@@ -3,7 +3,8 @@ import type { JobExecution } from '../domain/job-execution.js';
 import type { Logger } from '../domain/logger.js';
 import type { StepExecution } from '../domain/step-execution.js';
 import type { Job, JobEnvironment } from '../flow/job.js';
-import type { JobRepository } from '../repository/job-repository.js';
+import type { ExecutionOwner } from '../domain/execution-owner.js';
+import type { CreateJobExecutionRequest, JobRepository } from '../repository/job-repository.js';
 import type { Clock } from '../support/clock.js';
 import type { FaultPoints } from '../support/fault-points.js';
 import type { RunningExecution, RunningExecutions } from './running-executions.js';
@@ -22,6 +23,10 @@ export interface LaunchContext {
   readonly faults: FaultPoints | undefined;
   readonly running: RunningExecutions;
   readonly assertOpen: (action: string) => void;
+  /** This runtime's process, recorded as the owner of every execution it launches. */
+  readonly owner: ExecutionOwner;
+  /** How to tell that another execution's owner is gone; absent when orphans are left alone. */
+  readonly isOwnerGone: () => CreateJobExecutionRequest['isOwnerGone'];
 }
 
 /**
@@ -45,7 +50,14 @@ export class JobLauncher {
     assertOpen('launch a job');
     const jobParameters = parameters instanceof JobParameters ? parameters : JobParameters.of(parameters);
     for (const warning of job.validateParameters(jobParameters)) this.context.logger.warn({ event: 'job.parameters_warning', jobName: job.name }, warning);
-    const execution = await repository.createJobExecution({ jobName: job.name, parameters: jobParameters, restartable: job.restartable });
+    const isOwnerGone = this.context.isOwnerGone();
+    const execution = await repository.createJobExecution({
+      jobName: job.name,
+      parameters: jobParameters,
+      restartable: job.restartable,
+      owner: this.context.owner,
+      ...(isOwnerGone ? { isOwnerGone } : {}),
+    });
 
     let started!: () => void;
     const hasStarted = new Promise<void>((resolve) => (started = resolve));

@@ -5,12 +5,16 @@ import type { Job } from '../flow/job.js';
 export class JobRegistry {
   private readonly jobs = new Map<string, Job>();
 
+  /** @internal */
+  constructor(private readonly onRegister: (job: Job) => void = () => undefined) {}
+
   register(job: Job): void {
     if (!job || typeof job.execute !== 'function' || typeof job.name !== 'string') {
       throw new InvalidConfigurationError('register() needs a job built with job(name)...build().');
     }
     if (this.jobs.has(job.name)) throw new DuplicateJobError(job.name);
     this.jobs.set(job.name, job);
+    this.onRegister(job);
   }
 
   unregister(jobName: string): boolean {

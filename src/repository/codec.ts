@@ -26,6 +26,7 @@ export function toJobExecutionRecord(execution: JobExecution, version: number): 
     endTime: time(execution.endTime),
     lastUpdated: time(execution.lastUpdated),
     version,
+    owner: execution.owner ?? null,
   };
 }
 
@@ -39,6 +40,7 @@ export function toJobExecution(record: JobExecutionRecord, instance: JobInstance
     executionContext: new ExecutionContext(context),
     createTime: new Date(record.createTime),
     version: record.version,
+    owner: record.owner ?? undefined,
   });
   execution.startTime = date(record.startTime);
   execution.endTime = date(record.endTime);

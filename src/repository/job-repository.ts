@@ -1,4 +1,5 @@
 import type { ExecutionContext } from '../domain/execution-context.js';
+import type { ExecutionOwner, OwnerHeartbeat } from '../domain/execution-owner.js';
 import type { JobExecution } from '../domain/job-execution.js';
 import type { JobParameters } from '../domain/job-parameters.js';
 import type { StepExecution } from '../domain/step-execution.js';
@@ -10,6 +11,14 @@ export interface CreateJobExecutionRequest {
   readonly parameters: JobParameters;
   /** False when the job was built with `preventRestart()`: an existing instance cannot run again. */
   readonly restartable: boolean;
+  /** The process that will run the execution. */
+  readonly owner?: ExecutionOwner;
+  /**
+   * Tells whether the owner of a running execution of the instance is gone. When it is, that
+   * execution is recovered as an orphan (FAILED, exit code ORPHANED) in the same transaction and
+   * the launch proceeds as a restart, instead of failing with JobExecutionAlreadyRunningError.
+   */
+  readonly isOwnerGone?: (owner: ExecutionOwner | null | undefined, heartbeat: OwnerHeartbeat | undefined) => boolean;
 }
 
 /** What a write tells the running step about the world outside it. */
@@ -46,5 +55,14 @@ export interface JobRepository extends JobExplorer {
    * by transactional writers, in one durable transaction. Nothing of a chunk is visible before it.
    */
   commitChunk(stepExecution: StepExecution, staged: readonly StagedWrite[]): Promise<UpdateOutcome>;
+  /** Records that `owner` is alive now (one small write; other hosts judge orphans by it). */
+  heartbeat(owner: ExecutionOwner, at: number): Promise<void>;
+  getHeartbeat(token: string): Promise<OwnerHeartbeat | undefined>;
+  /**
+   * Marks a running execution whose owner is gone FAILED with exit code ORPHANED, together with
+   * its running step executions, in one transaction. Does nothing (returns false) when the
+   * execution has changed since `expectedVersion` or is no longer running: someone else got there first.
+   */
+  failOrphan(executionId: number, expectedVersion: number, description: string): Promise<boolean>;
   close(): Promise<void>;
 }

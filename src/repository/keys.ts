@@ -22,6 +22,7 @@ export const Keys = {
   stepsOfInstancePrefix: (instanceId: number, stepName: string) => `sei/${pad(instanceId)}/${stepName}\u001f`,
   stepOfInstance: (instanceId: number, stepName: string, id: number) => `sei/${pad(instanceId)}/${stepName}\u001f${pad(id)}`,
   stepContext: (stepExecutionId: number) => `sc/${pad(stepExecutionId)}`,
+  heartbeat: (token: string) => `hb/${token}`,
   stagedPrefix: (store: string) => `u/${store}\u001f`,
   staged: (store: string, key: string) => `u/${store}\u001f${key}`,
 } as const;

@@ -27,6 +27,8 @@ import { Keys } from './keys.js';
 import type { KvReader, KvStore, KvTransaction } from './kv-store.js';
 import type { ContextRecord, JobExecutionRecord, JobInstanceRecord, StagedWrite, StepExecutionRecord } from './records.js';
 import { reconcileStatus } from './status-sync.js';
+import { writeOrphanFailure } from './orphan-recovery.js';
+import { describeOwner, type ExecutionOwner, type OwnerHeartbeat } from '../domain/execution-owner.js';
 
 export interface KvJobRepositoryOptions {
   readonly clock?: Clock;
@@ -51,7 +53,7 @@ export class KvJobRepository implements JobRepository {
   // ---- writes -------------------------------------------------------------------------------
 
   async createJobExecution(request: CreateJobExecutionRequest): Promise<JobExecution> {
-    const { jobName, parameters, restartable } = request;
+    const { jobName, parameters, restartable, owner, isOwnerGone } = request;
     const instanceKey = parameters.instanceKey();
     const now = this.clock.now().getTime();
     const { record, instance, context } = await this.store.write((tx) => {
@@ -60,6 +62,7 @@ export class KvJobRepository implements JobRepository {
       const existingId = tx.get<number>(Keys.instanceByKey(jobName, instanceKey));
       if (existingId !== undefined) {
         instanceRecord = tx.get<JobInstanceRecord>(Keys.instance(existingId))!;
+        if (isOwnerGone) this.recoverOrphansOf(tx, existingId, isOwnerGone, now);
         const executions = this.executionRecordsOf(tx, existingId);
         checkLaunchable(jobName, instanceRecord, executions, restartable);
         const last = executions[0];
@@ -83,6 +86,7 @@ export class KvJobRepository implements JobRepository {
         endTime: null,
         lastUpdated: now,
         version: 0,
+        owner: owner ?? null,
       };
       tx.put(Keys.execution(executionRecord.id), executionRecord);
       tx.put(Keys.executionOfInstance(instanceRecord.id, executionRecord.id), executionRecord.id);
@@ -166,6 +170,24 @@ export class KvJobRepository implements JobRepository {
     step.version += 1;
     step.executionContext.clearDirty();
     return outcome;
+  }
+
+  async heartbeat(owner: ExecutionOwner, at: number): Promise<void> {
+    await this.store.write((tx) => tx.put(Keys.heartbeat(owner.token), { owner, at } satisfies OwnerHeartbeat));
+  }
+
+  async getHeartbeat(token: string): Promise<OwnerHeartbeat | undefined> {
+    return this.store.read((tx) => tx.get<OwnerHeartbeat>(Keys.heartbeat(token)));
+  }
+
+  async failOrphan(executionId: number, expectedVersion: number, description: string): Promise<boolean> {
+    const now = this.clock.now().getTime();
+    return this.store.write((tx) => {
+      const record = tx.get<JobExecutionRecord>(Keys.execution(executionId));
+      if (!record || record.version !== expectedVersion || !isRunningStatus(record.status)) return false;
+      writeOrphanFailure(tx, record, description, now);
+      return true;
+    });
   }
 
   async close(): Promise<void> {
@@ -272,6 +294,21 @@ export class KvJobRepository implements JobRepository {
   }
 
   // ---- helpers ------------------------------------------------------------------------------
+
+  /** Recovers, inside a launch's transaction, the running executions of an instance whose owner is gone. */
+  private recoverOrphansOf(
+    tx: KvTransaction,
+    instanceId: number,
+    isOwnerGone: NonNullable<CreateJobExecutionRequest['isOwnerGone']>,
+    now: number,
+  ): void {
+    for (const record of this.executionRecordsOf(tx, instanceId)) {
+      if (!isRunningStatus(record.status) || !record.owner) continue;
+      const heartbeat = tx.get<OwnerHeartbeat>(Keys.heartbeat(record.owner.token));
+      if (!isOwnerGone(record.owner, heartbeat)) continue;
+      writeOrphanFailure(tx, record, `Orphaned: its owner, ${describeOwner(record.owner)}, is gone. Recovered at launch.`, now);
+    }
+  }
 
   /** Newest first. */
   private executionRecordsOf(tx: KvReader, instanceId: number): JobExecutionRecord[] {

@@ -1,5 +1,6 @@
 import type { BatchStatus } from '../domain/batch-status.js';
 import type { ExecutionContextSnapshot, JsonValue } from '../domain/execution-context.js';
+import type { ExecutionOwner } from '../domain/execution-owner.js';
 import type { StoredJobParameter } from '../domain/job-parameters.js';
 
 /** The stored forms of the domain objects: plain data, times as epoch milliseconds. */
@@ -23,6 +24,8 @@ export interface JobExecutionRecord {
   readonly endTime: number | null;
   readonly lastUpdated: number | null;
   readonly version: number;
+  /** The process that runs (or ran) it; absent in records written before owners were kept. */
+  readonly owner?: ExecutionOwner | null;
 }
 
 export interface StepCounts {

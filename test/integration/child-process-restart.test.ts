@@ -157,7 +157,7 @@ describe('scenario A: the child exits hard at a fault point', () => {
     { faults: 'IN_CHUNK_COMMIT:5:exit', committedChunks: 4 },
   ];
   for (const { faults, committedChunks } of cases) {
-    it(`${faults}: the store keeps exactly ${committedChunks} commits, the execution stays STARTED, and a restart is refused as already running`, async () => {
+    it(`${faults}: the store keeps exactly ${committedChunks} commits, and a restart in a new process recovers the orphan and completes exactly once`, async () => {
       const { store, out } = newWorkspace();
       const env = { ITEMS: '2000', CHUNK_SIZE: '10' };
       const crashed = await spawnChild([store, out, 'start'], { ...env, TSBATCH_FAULTS: faults }, CHILD_TIMEOUT_MS).done;
@@ -187,15 +187,22 @@ describe('scenario A: the child exits hard at a fault point', () => {
       expect(lines.slice(0, committed)).toEqual(range(1, committed));
       expect(lines).toEqual(range(1, committed + 10));
 
-      // Only after the parent verified the crash does a second process try to restart it.
-      const refused = await runChild([store, out, 'restart', String(executionId)], env);
-      expect(refused.code, describeRun(refused)).toBe(3);
-      expect(refused.launchError).toMatchObject({ name: 'JobExecutionAlreadyRunningError', code: 'JOB_EXECUTION_ALREADY_RUNNING' });
+      // A second process restarts it: the dead owner's execution is recovered as an orphan
+      // (FAILED, exit code ORPHANED) in the launch's own transaction, and the run resumes at the
+      // last commit, so every item ends up exactly once in the store and in the file.
+      const restarted = await runChild([store, out, 'restart', String(executionId)], env);
+      expect(restarted.code, describeRun(restarted)).toBe(0);
+      expect(restarted.result).toMatchObject({ status: 'COMPLETED' });
+      expect(restarted.result!.steps[0]).toMatchObject({ readCount: 2000 - committed, commitCount: (2000 - committed) / 10 });
+      expect(fileLines(out)).toEqual(range(1, 2000));
       await withStore(store, async (runtime) => {
-        const execution = await onlyExecution(runtime);
-        expect(execution.id).toBe(executionId);
-        expect(execution.status).toBe('STARTED');
-        expect(await stagedOutput(runtime)).toEqual(range(1, committed));
+        expect(await stagedOutput(runtime)).toEqual(range(1, 2000));
+        const orphan = (await runtime.explorer.getJobExecution(executionId))!;
+        expect(orphan.status).toBe('FAILED');
+        expect(orphan.exitStatus.exitCode).toBe('ORPHANED');
+        expect(orphan.exitStatus.exitDescription).toMatch(/Orphaned: its owner, process \d+ on /);
+        expect(orphan.stepExecutions[0]!.status).toBe('FAILED');
+        expect(await runtime.explorer.findRunningJobExecutions('childJob')).toEqual([]);
       });
     });
   }
@@ -323,13 +330,12 @@ describe('scenario C: SIGKILL at an arbitrary moment', () => {
         expect(text.startsWith(linesText(1, committed))).toBe(true);
         expect(Buffer.byteLength(text)).toBeLessThanOrEqual(Buffer.byteLength(linesText(1, committed + chunkSize)));
 
-        // The orphan is still STARTED, so a restart is refused (recovery of orphans is a later issue).
-        runtime.registry.register(
-          job('childJob')
-            .start(step('load').tasklet(() => RepeatStatus.FINISHED).build())
-            .build(),
-        );
-        await expect(runtime.operator.restart(execution.id)).rejects.toMatchObject({ code: 'JOB_EXECUTION_ALREADY_RUNNING' });
+        // The killed process left its execution STARTED; an operator can mark it FAILED, and then
+        // nothing of the instance is running any more (the other scenarios restart such orphans).
+        const recovered = await runtime.operator.recover(execution.id);
+        expect(recovered.status).toBe('FAILED');
+        expect(recovered.stepExecutions[0]!.status).toBe('FAILED');
+        expect(await runtime.explorer.findRunningJobExecutions('childJob')).toEqual([]);
       });
     });
   }

@@ -22,7 +22,7 @@ export interface FileReaderOptions {
   readonly bufferSize?: number;
 }
 
-/** Where reading resumes: right after the last record handed out. @internal */
+/** Where reading resumes: right after the last record handed out. Part of the contract with a format's parser. */
 export interface ResumePoint {
   /** Byte position in the file just after the last record handed out (its line terminator included). */
   readonly offset: number;
@@ -32,7 +32,7 @@ export interface ResumePoint {
   readonly errors: number;
 }
 
-/** One unit of input, in file order: a record to convert, or a malformed stretch to report. @internal */
+/** One unit of input, in file order: a record to convert, or a malformed stretch to report (see `errors` in {@link ResumePoint}). */
 export type InputEntry<R> =
   | {
       readonly kind: 'record';
@@ -52,14 +52,14 @@ export type InputEntry<R> =
       readonly cause?: unknown;
     };
 
-/** Where a format's parser delivers its entries. @internal */
+/** Where a format's parser delivers its entries, synchronously and in file order. */
 export interface EntryEmitter<R> {
   push(entry: InputEntry<R>): void;
   end(): void;
   fail(error: Error): void;
 }
 
-/** A format's parser, fed the file's bytes from the resume point on. @internal */
+/** A format's parser, fed the file's bytes from the resume point on; it must count lines and byte positions from there. */
 export interface ByteSink {
   write(chunk: Buffer): void;
   end(): void;
@@ -175,7 +175,13 @@ export abstract class AbstractFileItemReader<R, T> implements ItemReader<T>, Ite
       end: () => buffer.end(),
       fail: (error) => buffer.fail(error),
     };
-    const sink = this.createSink(start, emit);
+    let sink: ByteSink;
+    try {
+      sink = this.createSink(start, emit);
+    } catch (error) {
+      stream.destroy();
+      throw this.streamError(error);
+    }
     stream.on('data', (chunk: Buffer | string) => {
       try {
         sink.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
@@ -272,7 +278,16 @@ export abstract class AbstractFileItemReader<R, T> implements ItemReader<T>, Ite
     this.line = entry.endLine;
     this.errors = 0;
     this.count += 1;
-    return this.convert(entry.value, entry.line);
+    const item = this.convert(entry.value, entry.line);
+    if (item === null || item === undefined) {
+      // Returned as is, it would read as the end of the input and silently drop the rest of the file.
+      throw this.parseError(
+        entry.line,
+        `the record gives ${String(item)}, which a reader cannot return: it would mean the end of the input. ` +
+          `Map it to a value, or filter it out in a processor.`,
+      );
+    }
+    return item;
   }
 
   private readWhenNotOpen(): Promise<T | null> {

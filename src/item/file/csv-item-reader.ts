@@ -39,7 +39,7 @@ export interface CsvReaderOptions<T> extends FileReaderOptions {
   readonly delimiter?: string;
   /** @default '"' */
   readonly quote?: string;
-  /** @default 'utf8' */
+  /** Any encoding that writes line breaks as the bytes LF and CR (UTF-8, Latin-1, ASCII), as line numbers are counted in bytes. @default 'utf8' */
   readonly encoding?: BufferEncoding;
 }
 
@@ -101,6 +101,12 @@ export class CsvItemReader<T> extends AbstractFileItemReader<CsvRecord, T> {
       quote: options.quote ?? '"',
       encoding: options.encoding ?? 'utf8',
     };
+    try {
+      // csv-parse checks its options when a parser is built: fail here, not when the step opens.
+      new Parser({ ...this.parseOptions }).destroy();
+    } catch (error) {
+      throw new InvalidConfigurationError(`CSV reader '${options.path}': ${messageOf(error)}`, { cause: error });
+    }
   }
 
   /** The header's names in header mode, once read (or restored from the context); otherwise the configured columns. */
@@ -133,7 +139,6 @@ export class CsvItemReader<T> extends AbstractFileItemReader<CsvRecord, T> {
         parseOptions: this.parseOptions,
         columns: this.columnsOption(start),
         fieldNames: () => this.fieldNames,
-        parseError: (line, reason, input, cause) => this.parseError(line, reason, input, cause),
       },
       start,
       emit,
@@ -175,7 +180,6 @@ interface CsvSinkSettings {
   /** An explicit list, or a function that takes the header line and returns the names. */
   readonly columns: readonly string[] | ((headerLine: string[]) => string[]);
   readonly fieldNames: () => readonly string[] | undefined;
-  readonly parseError: (line: number, reason: string, input?: string, cause?: unknown) => Error;
 }
 
 /**
@@ -208,6 +212,8 @@ class CsvSink implements ByteSink {
   /** Line (relative to the resume point) on which the last record ended, and the blank lines seen until then. */
   private lastEndLine = 0;
   private lastEmptyLines = 0;
+  /** Line of the last error reported since the last record, to report a broken stretch once. */
+  private lastErrorLine: number | undefined;
 
   constructor(
     private readonly settings: CsvSinkSettings,
@@ -260,6 +266,7 @@ class CsvSink implements ByteSink {
     if (startLine !== endLine) startLine = endLine - lineBreaksIn(Object.values(record));
     this.lastEndLine = endLine;
     this.lastEmptyLines = emptyLines;
+    this.lastErrorLine = undefined;
     this.emit.push({ kind: 'record', value: record, line: this.start.line + startLine, endLine: this.start.line + endLine, end });
   }
 
@@ -300,17 +307,25 @@ class CsvSink implements ByteSink {
         line = this.lines.breaksBefore(position) + 1;
         reason = withoutRelativeLine(error.message);
     }
+    // csv-parse may report one broken stretch several times (a bad quote, then the wrong field
+    // count of the same record): one ParseError per line is enough, and one skip.
+    if (line === this.lastErrorLine) return;
+    this.lastErrorLine = line;
     this.emit.push({ kind: 'error', line: this.start.line + line, reason, ...(input !== undefined ? { input } : {}), cause: error });
   }
 
-  /** An error csv-parse does not skip ends the input: reported once, where it stopped. */
+  /**
+   * An error csv-parse does not skip (none is expected with the options above) ends the input. It
+   * is an ItemStreamError, not a ParseError: reading cannot go on past it, so skipping it would
+   * only meet it again.
+   */
   private fatal(error: Error): Error {
     const line = this.start.line + this.lines.breaksBefore(this.start.offset + numberField(error, 'bytes')) + 1;
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('CSV_')) {
-      return this.settings.parseError(line, `${withoutRelativeLine(error.message)}; the rest of the file cannot be parsed`, undefined, error);
-    }
-    return new ItemStreamError(this.settings.path, `Parsing CSV input '${this.settings.path}' failed near line ${line}: ${messageOf(error)}`, { cause: error });
+    return new ItemStreamError(
+      this.settings.path,
+      `Parsing CSV input '${this.settings.path}' stopped near line ${line}: ${withoutRelativeLine(messageOf(error))}`,
+      { cause: error },
+    );
   }
 }
 

@@ -3,13 +3,9 @@ import type { FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ItemStreamError } from '../../domain/errors.js';
 
-/**
- * Opening the files behind file readers and writers, with the operating system's error codes turned
- * into {@link ItemStreamError}s that name the path and say what to do. A step that fails on a typo
- * in a path should say so in one line, not with a bare `ENOENT`.
- *
- * @internal
- */
+// Opening the files behind file readers and writers, with the operating system's error codes turned
+// into ItemStreamErrors that name the path and say what to do: a step that fails on a typo in a
+// path should say so in one line, not with a bare ENOENT.
 
 /** An open input file and its size when opened. @internal */
 export interface InputFile {
@@ -57,10 +53,30 @@ export async function openOutputFile(path: string, what: string, mode: OutputOpe
       : mode === 'keep'
         ? constants.O_WRONLY | constants.O_CREAT
         : constants.O_WRONLY;
+  let handle: FileHandle;
   try {
-    return await fsp.open(path, flags, 0o666);
+    handle = await fsp.open(path, flags, 0o666);
   } catch (error) {
     throw outputError(path, what, mode, error);
+  }
+  if (mode !== 'existing') await syncDirectory(dirname(resolve(path)));
+  return handle;
+}
+
+/**
+ * Makes a file's directory entry durable, so a file created by a first run still exists after a
+ * power loss when the restart expects it. Best effort: some platforms (Windows) cannot open a
+ * directory for syncing, and there is nothing to do about it there.
+ */
+async function syncDirectory(directory: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await fsp.open(directory, constants.O_RDONLY);
+    await handle.sync();
+  } catch {
+    // Not supported here; the file's own data is still synced on every write.
+  } finally {
+    await handle?.close().catch(() => undefined);
   }
 }
 

@@ -19,7 +19,7 @@ export class RecordBuffer<E> {
   private entries: Array<E | undefined> = [];
   private head = 0;
   private paused = false;
-  private waiter: (() => void) | undefined;
+  private waiters: Array<() => void> = [];
   private isEnded = false;
   private error: Error | undefined;
 
@@ -81,17 +81,15 @@ export class RecordBuffer<E> {
     this.wake();
   }
 
-  /** Resolves when an entry arrives, the source ends or fails. One waiter at a time (reads are sequential). */
+  /** Resolves when an entry arrives, the source ends or fails. */
   whenReadable(): Promise<void> {
     return new Promise((resolve) => {
-      this.waiter = resolve;
+      this.waiters.push(resolve);
     });
   }
 
   private wake(): void {
-    const waiter = this.waiter;
-    if (waiter === undefined) return;
-    this.waiter = undefined;
-    waiter();
+    if (this.waiters.length === 0) return;
+    for (const waiter of this.waiters.splice(0)) waiter();
   }
 }

@@ -1,0 +1,82 @@
+import cliProgress from 'cli-progress';
+import type { JobExplorer, StepExecution } from '../index.js';
+import { formatDuration } from './format.js';
+
+/** Whether a live progress line belongs on stderr: a TTY, and not CI. */
+export function progressWanted(stream: NodeJS.WriteStream = process.stderr): boolean {
+  const ci = process.env['CI'];
+  return Boolean(stream.isTTY) && !(ci && ci !== 'false' && ci !== '0');
+}
+
+/**
+ * A live one-line view of a running execution on stderr: the current step, its read and written
+ * counts, the write rate and the elapsed time. It polls the store (the CLI cannot add listeners to
+ * a user's job), so it shows exactly what has been committed.
+ */
+export class ProgressLine {
+  private readonly bar: cliProgress.SingleBar;
+  private readonly timer: NodeJS.Timeout;
+  private polling = false;
+  private stopped = false;
+
+  private constructor(
+    private readonly explorer: JobExplorer,
+    private readonly executionId: number,
+    intervalMs: number,
+    stream: NodeJS.WriteStream,
+  ) {
+    this.bar = new cliProgress.SingleBar({
+      format: '{job} #{id} {status} | step {step} | read {read} | written {written} | {rate} items/s | {elapsed}',
+      stream,
+      hideCursor: true,
+      clearOnComplete: true,
+      fps: 4,
+      noTTYOutput: false,
+    });
+    this.bar.start(1, 0, { job: '', id: executionId, status: 'STARTING', step: '-', read: 0, written: 0, rate: 0, elapsed: '0ms' });
+    this.timer = setInterval(() => void this.poll(), intervalMs);
+    void this.poll();
+  }
+
+  /** Starts the line when stderr is a TTY outside CI; otherwise returns undefined and shows nothing. */
+  static start(explorer: JobExplorer, executionId: number, intervalMs = 500, stream: NodeJS.WriteStream = process.stderr): ProgressLine | undefined {
+    return progressWanted(stream) ? new ProgressLine(explorer, executionId, intervalMs, stream) : undefined;
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling || this.stopped) return;
+    this.polling = true;
+    try {
+      const execution = await this.explorer.getJobExecution(this.executionId);
+      if (!execution || this.stopped) return;
+      const steps = execution.stepExecutions;
+      const current: StepExecution | undefined = [...steps].reverse().find((s) => !s.endTime) ?? steps[steps.length - 1];
+      const now = Date.now();
+      const stepMs = current?.startTime ? now - current.startTime.getTime() : 0;
+      const rate = current && stepMs > 0 ? Math.round((current.writeCount * 1000) / stepMs) : 0;
+      const elapsed = execution.startTime ? formatDuration(now - execution.startTime.getTime()) : '0ms';
+      this.bar.update(0, {
+        job: execution.jobName,
+        id: execution.id,
+        status: execution.status,
+        step: current?.stepName ?? '-',
+        read: current?.readCount ?? 0,
+        written: current?.writeCount ?? 0,
+        rate,
+        elapsed,
+      });
+    } catch {
+      // A failed poll only delays the next redraw.
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** Removes the line. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.bar.stop();
+  }
+}

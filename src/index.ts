@@ -17,7 +17,8 @@
 
 // Runtime and operations
 export { BatchRuntime } from './launch/batch-runtime.js';
-export type { BatchRuntimeOptions, BatchRuntimeState } from './launch/batch-runtime.js';
+export type { BatchRuntimeOptions, BatchRuntimeState, ShutdownOptions, ShutdownResult } from './launch/batch-runtime.js';
+export type { RecoveryPolicy } from './launch/recovery.js';
 export type { JobLauncher, Launch } from './launch/job-launcher.js';
 export type { JobOperator } from './launch/job-operator.js';
 export type { JobRegistry } from './launch/job-registry.js';
@@ -61,6 +62,18 @@ export { ClassifierItemWriter, classifierWriter } from './item/support/classifie
 export type { ClassifierWriterOptions } from './item/support/classifier-item-writer.js';
 export { ValidatingItemProcessor, validatingProcessor } from './item/support/validating-item-processor.js';
 export type { ValidatingProcessorOptions } from './item/support/validating-item-processor.js';
+export { CsvItemReader, csvReader } from './item/file/csv-item-reader.js';
+export type { CsvReaderOptions, CsvRecord, CsvRecordMapper } from './item/file/csv-item-reader.js';
+export { NdjsonItemReader, ndjsonReader } from './item/file/ndjson-item-reader.js';
+export type { NdjsonReaderOptions, NdjsonValueMapper } from './item/file/ndjson-item-reader.js';
+export { CsvItemWriter, csvWriter } from './item/file/csv-item-writer.js';
+export type { CsvWriterOptions, CsvColumn, CsvColumnKey } from './item/file/csv-item-writer.js';
+export { NdjsonItemWriter, ndjsonWriter } from './item/file/ndjson-item-writer.js';
+export type { NdjsonWriterOptions } from './item/file/ndjson-item-writer.js';
+export { AbstractFileItemReader } from './item/file/abstract-file-item-reader.js';
+export type { FileReaderOptions } from './item/file/abstract-file-item-reader.js';
+export { AbstractFileItemWriter } from './item/file/abstract-file-item-writer.js';
+export type { FileWriterOptions, FileWriteMode } from './item/file/abstract-file-item-writer.js';
 export { StoreItemWriter, storeWriter } from './item/store/store-item-writer.js';
 export type { StoreWriterOptions } from './item/store/store-item-writer.js';
 export { StoreItemReader, storeReader } from './item/store/store-item-reader.js';
@@ -79,6 +92,7 @@ export { RepeatStatus } from './domain/repeat-status.js';
 export { JobParameters } from './domain/job-parameters.js';
 export type { JobParameter, JobParameterInput, JobParameterType, JobParameterValue } from './domain/job-parameters.js';
 export type { JobInstance } from './domain/job-instance.js';
+export type { ExecutionOwner } from './domain/execution-owner.js';
 export type { JobExecution } from './domain/job-execution.js';
 export type { StepExecution } from './domain/step-execution.js';
 export type { StepContribution } from './domain/step-contribution.js';

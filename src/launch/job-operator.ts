@@ -174,10 +174,8 @@ export class JobOperator {
   /** Resolves with the execution once it has ended, whichever process runs it. */
   async waitFor(executionId: number): Promise<JobExecution> {
     const live = this.context.running.get(executionId);
-    if (live) {
-      await live.done;
-      return this.load(executionId);
-    }
+    // The live object is the truth at its end, and stays readable after a shutdown closed the store.
+    if (live) return live.done;
     for (;;) {
       const execution = await this.load(executionId);
       if (!isRunningStatus(execution.status)) return execution;

@@ -340,3 +340,97 @@ describe('scenario C: SIGKILL at an arbitrary moment', () => {
     });
   }
 });
+
+/** Waits, through a runtime of this process on the shared store, until the child's job has committed `commits` chunks. */
+async function awaitCommits(store: string, commits: number, exited: () => boolean): Promise<number> {
+  const watcher = await BatchRuntime.open({ path: store, logger: false, recovery: 'none' });
+  try {
+    const deadline = Date.now() + CHILD_TIMEOUT_MS;
+    while (!exited() && Date.now() < deadline) {
+      const [running] = await watcher.explorer.findRunningJobExecutions('childJob');
+      const seen = running?.stepExecutions[0]?.commitCount ?? 0;
+      if (seen >= commits) return running!.id;
+      await sleep(5);
+    }
+    throw new Error(`the child did not reach ${commits} commits while running`);
+  } finally {
+    await watcher.close();
+  }
+}
+
+describe('orphan recovery across processes', () => {
+  const env = { ITEMS: '600', CHUNK_SIZE: '10', WRITE_DELAY_MS: '3' };
+
+  it('a daemon started after its predecessor was SIGKILLed recovers the orphan and finishes it exactly once', async () => {
+    const { store, out } = newWorkspace();
+    const { child, done } = spawnChild([store, out, 'start'], env);
+    let exited = false;
+    void done.then(() => (exited = true));
+    const orphanId = await awaitCommits(store, 10, () => exited);
+    child.kill('SIGKILL');
+    expect((await done).signal).toBe('SIGKILL');
+
+    const daemon = await runChild([store, out, 'daemon'], { ...env, WRITE_DELAY_MS: '0' });
+    expect(daemon.code, describeRun(daemon)).toBe(0);
+    expect(daemon.result).toMatchObject({ status: 'COMPLETED' });
+    expect(fileLines(out)).toEqual(range(1, 600));
+    await withStore(store, async (runtime) => {
+      expect(await stagedOutput(runtime)).toEqual(range(1, 600));
+      const orphan = (await runtime.explorer.getJobExecution(orphanId))!;
+      expect(orphan).toMatchObject({ status: 'FAILED' });
+      expect(orphan.exitStatus.exitCode).toBe('ORPHANED');
+      const executions = await runtime.explorer.getJobExecutions(orphan.jobInstance.id);
+      expect(executions.map((e) => e.status)).toEqual(['COMPLETED', 'FAILED']);
+      // Counts add up: what the orphan committed plus what the restart wrote is every item once.
+      expect(orphan.stepExecutions[0]!.commitCount * 10 + executions[0]!.stepExecutions[0]!.writeCount).toBe(600);
+    });
+  });
+
+  it('never touches the running execution of a live owner', async () => {
+    const { store, out } = newWorkspace();
+    const { child, done } = spawnChild([store, out, 'start'], { ...env, WRITE_DELAY_MS: '20' });
+    let exited = false;
+    void done.then(() => (exited = true));
+    try {
+      const runningId = await awaitCommits(store, 2, () => exited);
+      const runtime = await BatchRuntime.open({ path: store, logger: false, recovery: 'restart' });
+      try {
+        runtime.registry.register(job('childJob').start(step('load').tasklet(() => RepeatStatus.FINISHED).build()).build());
+        await runtime.recoverOrphans();
+        expect((await runtime.explorer.getJobExecution(runningId))!.status).toBe('STARTED');
+        await expect(runtime.launcher.run(runtime.registry.get('childJob'), { run: 'child' })).rejects.toMatchObject({
+          code: 'JOB_EXECUTION_ALREADY_RUNNING',
+        });
+        expect((await runtime.explorer.getJobExecution(runningId))!.status).toBe('STARTED');
+      } finally {
+        await runtime.close();
+      }
+    } finally {
+      child.kill('SIGKILL');
+      await done;
+    }
+  });
+
+  it('SIGTERM stops the run at a chunk boundary (STOPPED), and a restart completes exactly once', async () => {
+    const { store, out } = newWorkspace();
+    const { child, done } = spawnChild([store, out, 'sigterm'], env);
+    let exited = false;
+    void done.then(() => (exited = true));
+    const executionId = await awaitCommits(store, 5, () => exited);
+    child.kill('SIGTERM');
+    const stopped = await done;
+    expect(stopped.code, describeRun(stopped)).toBe(0);
+    await withStore(store, async (runtime) => {
+      const execution = (await runtime.explorer.getJobExecution(executionId))!;
+      expect(execution.status).toBe('STOPPED');
+      expect(execution.exitStatus.exitCode).toBe('STOPPED');
+      const stepExecution = execution.stepExecutions[0]!;
+      expect(stepExecution.status).toBe('STOPPED');
+      expect(stepExecution.executionContext.get(POSITION_KEY)).toBe(stepExecution.commitCount * 10);
+    });
+    const restarted = await runChild([store, out, 'restart', String(executionId)], { ...env, WRITE_DELAY_MS: '0' });
+    expect(restarted.code, describeRun(restarted)).toBe(0);
+    expect(fileLines(out)).toEqual(range(1, 600));
+    await withStore(store, async (runtime) => expect(await stagedOutput(runtime)).toEqual(range(1, 600)));
+  });
+});

@@ -94,7 +94,7 @@ export type { JobParameter, JobParameterInput, JobParameterType, JobParameterVal
 export type { JobInstance } from './domain/job-instance.js';
 export type { ExecutionOwner } from './domain/execution-owner.js';
 export type { JobExecution } from './domain/job-execution.js';
-export type { StepExecution } from './domain/step-execution.js';
+export type { StepExecution, StepCounts } from './domain/step-execution.js';
 export type { StepContribution } from './domain/step-contribution.js';
 export type { ExecutionContext, JsonValue } from './domain/execution-context.js';
 export { Chunk } from './domain/chunk.js';

@@ -4,6 +4,18 @@ import { ExitStatus } from './exit-status.js';
 import type { JobParameters } from './job-parameters.js';
 import type { StepContribution } from './step-contribution.js';
 
+/** The eight counters of a step execution, as Spring Batch reports them. */
+export interface StepCounts {
+  readonly readCount: number;
+  readonly writeCount: number;
+  readonly filterCount: number;
+  readonly commitCount: number;
+  readonly rollbackCount: number;
+  readonly readSkipCount: number;
+  readonly processSkipCount: number;
+  readonly writeSkipCount: number;
+}
+
 export interface StepExecutionInit {
   readonly id: number;
   readonly stepName: string;
@@ -65,6 +77,32 @@ export class StepExecution {
 
   get skipCount(): number {
     return this.readSkipCount + this.processSkipCount + this.writeSkipCount;
+  }
+
+  /** A copy of the eight counters. */
+  counts(): StepCounts {
+    return {
+      readCount: this.readCount,
+      writeCount: this.writeCount,
+      filterCount: this.filterCount,
+      commitCount: this.commitCount,
+      rollbackCount: this.rollbackCount,
+      readSkipCount: this.readSkipCount,
+      processSkipCount: this.processSkipCount,
+      writeSkipCount: this.writeSkipCount,
+    };
+  }
+
+  /** @internal Sets the counters, e.g. back to the last commit's when a commit failed. */
+  restoreCounts(counts: StepCounts): void {
+    this.readCount = counts.readCount;
+    this.writeCount = counts.writeCount;
+    this.filterCount = counts.filterCount;
+    this.commitCount = counts.commitCount;
+    this.rollbackCount = counts.rollbackCount;
+    this.readSkipCount = counts.readSkipCount;
+    this.processSkipCount = counts.processSkipCount;
+    this.writeSkipCount = counts.writeSkipCount;
   }
 
   /** @internal Adds a chunk's counts; called for committed and rolled-back chunks alike. */

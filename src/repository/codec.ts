@@ -61,14 +61,7 @@ export function toStepExecutionRecord(step: StepExecution, version: number): Ste
     startTime: time(step.startTime),
     endTime: time(step.endTime),
     lastUpdated: time(step.lastUpdated),
-    readCount: step.readCount,
-    writeCount: step.writeCount,
-    filterCount: step.filterCount,
-    commitCount: step.commitCount,
-    rollbackCount: step.rollbackCount,
-    readSkipCount: step.readSkipCount,
-    processSkipCount: step.processSkipCount,
-    writeSkipCount: step.writeSkipCount,
+    ...step.counts(),
     version,
   };
 }
@@ -94,13 +87,6 @@ export function toStepExecution(
   step.startTime = date(record.startTime);
   step.endTime = date(record.endTime);
   step.lastUpdated = date(record.lastUpdated);
-  step.readCount = record.readCount;
-  step.writeCount = record.writeCount;
-  step.filterCount = record.filterCount;
-  step.commitCount = record.commitCount;
-  step.rollbackCount = record.rollbackCount;
-  step.readSkipCount = record.readSkipCount;
-  step.processSkipCount = record.processSkipCount;
-  step.writeSkipCount = record.writeSkipCount;
+  step.restoreCounts(record);
   return step;
 }

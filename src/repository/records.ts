@@ -2,6 +2,7 @@ import type { BatchStatus } from '../domain/batch-status.js';
 import type { ExecutionContextSnapshot, JsonValue } from '../domain/execution-context.js';
 import type { ExecutionOwner } from '../domain/execution-owner.js';
 import type { StoredJobParameter } from '../domain/job-parameters.js';
+import type { StepCounts } from '../domain/step-execution.js';
 
 /** The stored forms of the domain objects: plain data, times as epoch milliseconds. */
 
@@ -28,16 +29,6 @@ export interface JobExecutionRecord {
   readonly owner?: ExecutionOwner | null;
 }
 
-export interface StepCounts {
-  readonly readCount: number;
-  readonly writeCount: number;
-  readonly filterCount: number;
-  readonly commitCount: number;
-  readonly rollbackCount: number;
-  readonly readSkipCount: number;
-  readonly processSkipCount: number;
-  readonly writeSkipCount: number;
-}
 
 export interface StepExecutionRecord extends StepCounts {
   readonly id: number;

@@ -106,7 +106,7 @@ export async function commitContribution(
   logger: Logger,
   countAsCommit = true,
 ): Promise<void> {
-  const before = countsOf(step);
+  const before = step.counts();
   step.executionContext.put(CHUNK_SEQUENCE_KEY, nextChunkSequence(step));
   step.apply(contribution);
   if (countAsCommit) step.commitCount += 1;
@@ -114,7 +114,7 @@ export async function commitContribution(
   try {
     outcome = await environment.repository.commitChunk(step, staged);
   } catch (error) {
-    Object.assign(step, before);
+    step.restoreCounts(before);
     step.executionContext.restore(committedContext);
     step.rollbackCount += 1;
     throw error;
@@ -373,19 +373,6 @@ function nextChunkSequence(step: StepExecution): number {
 /** The key of the chunk about to commit; the same chunk gets the same key when a restart redoes it. */
 export function nextChunkKey(step: StepExecution): string {
   return `${step.jobInstanceId}/${step.stepName}/${nextChunkSequence(step)}`;
-}
-
-function countsOf(step: StepExecution) {
-  return {
-    readCount: step.readCount,
-    writeCount: step.writeCount,
-    filterCount: step.filterCount,
-    commitCount: step.commitCount,
-    rollbackCount: step.rollbackCount,
-    readSkipCount: step.readSkipCount,
-    processSkipCount: step.processSkipCount,
-    writeSkipCount: step.writeSkipCount,
-  };
 }
 
 function faultError(point: string): Error {

@@ -92,6 +92,8 @@ export class ChunkStepBuilder<I, O> extends CommonStepBuilder<I, O> {
   private processorSource: ItemProcessorLike<I, O> | undefined;
   private writerSource: PerExecution<ItemWriter<O> & ItemStream> | undefined;
   private aheadChunks: number | undefined;
+  private processorConcurrency: number | undefined;
+  private chunkConcurrency: number | undefined;
   private faultToleranceEnabled = false;
   private readonly tolerance: {
     skippable: ErrorClass[];
@@ -177,9 +179,23 @@ export class ChunkStepBuilder<I, O> extends CommonStepBuilder<I, O> {
     return this;
   }
 
-  /** Optional: without one, items pass through to the writer unchanged. */
-  processor(processor: ItemProcessorLike<I, O>): this {
+  /**
+   * Optional: without one, items pass through to the writer unchanged. With `concurrency`, up to
+   * that many items of a chunk are processed at once (for processors that wait on I/O); their
+   * order, skips, retries and listeners stay exact.
+   */
+  processor(processor: ItemProcessorLike<I, O>, options: { readonly concurrency?: number } = {}): this {
     this.processorSource = processor;
+    this.processorConcurrency = options.concurrency;
+    return this;
+  }
+
+  /**
+   * A multi-threaded step that stays restartable: up to `concurrency` chunks are processed at once
+   * over the one reader (reads stay serial), and they are written and committed in read order.
+   */
+  taskExecutor(options: { readonly concurrency: number }): this {
+    this.chunkConcurrency = options.concurrency;
     return this;
   }
 
@@ -200,6 +216,8 @@ export class ChunkStepBuilder<I, O> extends CommonStepBuilder<I, O> {
       allowStartIfComplete: this.options.allowStartIfComplete ?? this.allowRestartWhenComplete,
       startLimit: this.options.startLimit ?? this.limit,
       ...(this.aheadChunks !== undefined ? { readAhead: this.aheadChunks } : {}),
+      ...(this.processorConcurrency !== undefined ? { processorConcurrency: this.processorConcurrency } : {}),
+      ...(this.chunkConcurrency !== undefined ? { concurrency: this.chunkConcurrency } : {}),
     });
     const readerSource = this.readerSource;
     const writerSource = this.writerSource;

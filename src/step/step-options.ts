@@ -16,25 +16,39 @@ export interface ChunkOptions {
   readonly allowStartIfComplete?: boolean;
   /** Starts allowed per job instance. @default Infinity */
   readonly startLimit?: number;
+  /**
+   * Chunks processed at once (a multi-threaded step): reads stay serial, writes and commits happen
+   * in read order, so restart stays exact. @default 1
+   */
+  readonly concurrency?: number;
+  /** Items of a chunk processed at once (an async processor); output order is kept. @default 1 */
+  readonly processorConcurrency?: number;
 }
 
 export interface ResolvedChunkOptions {
   readonly chunkSize: number;
   readonly readAhead: number;
+  readonly concurrency: number;
+  readonly processorConcurrency: number;
   readonly allowStartIfComplete: boolean;
   readonly startLimit: number;
 }
 
 /** Validates once, with errors that name the step and the option, and fills every default. */
 export function resolveChunkOptions(stepName: string, options: ChunkOptions): ResolvedChunkOptions {
-  const { chunkSize, readAhead = 1, allowStartIfComplete = false, startLimit = Infinity } = options;
+  const { chunkSize, readAhead = 1, allowStartIfComplete = false, startLimit = Infinity, concurrency = 1, processorConcurrency = 1 } = options;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) {
     throw new InvalidConfigurationError(`Step '${stepName}': chunk size must be an integer >= 1, got ${String(chunkSize)}.`);
   }
   if (!Number.isInteger(readAhead) || readAhead < 0) {
     throw new InvalidConfigurationError(`Step '${stepName}': readAhead must be an integer >= 0, got ${String(readAhead)}.`);
   }
-  return { chunkSize, readAhead, allowStartIfComplete, startLimit: resolveStartLimit(stepName, startLimit) };
+  for (const [option, value] of [['concurrency', concurrency], ['processor concurrency', processorConcurrency]] as const) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new InvalidConfigurationError(`Step '${stepName}': ${option} must be an integer >= 1, got ${String(value)}.`);
+    }
+  }
+  return { chunkSize, readAhead, concurrency, processorConcurrency, allowStartIfComplete, startLimit: resolveStartLimit(stepName, startLimit) };
 }
 
 export function resolveStartLimit(stepName: string, startLimit: number): number {

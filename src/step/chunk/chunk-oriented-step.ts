@@ -16,6 +16,7 @@ import type { ItemStream } from '../../item/item-stream.js';
 import type { ChunkTransaction, ItemWriter } from '../../item/item-writer.js';
 import type { StagedWrite } from '../../repository/records.js';
 import { isPromiseLike } from '../../support/awaitable.js';
+import { mapWithConcurrency } from '../../support/concurrency.js';
 import { FaultPoint } from '../../support/fault-points.js';
 import { AbstractStep, type StepRunParts } from '../abstract-step.js';
 import type { StepEnvironment } from '../step.js';
@@ -77,15 +78,19 @@ export class ChunkOrientedStep<I, O> extends AbstractStep<ChunkStepParts<I, O>> 
     const { skipPolicy, retry } = this.options.faultTolerance;
     const retrier = new Retrier(retry, (error, attempt) => logger.warn({ event: 'item.retried', attempt, err: error }, 'Retrying a failed item operation'));
     const faultTolerant = this.options.faultTolerance !== NOT_FAULT_TOLERANT;
-    const committer = new ChunkCommitter(stepExecution, parts, environment, logger, skipPolicy, retrier, faultTolerant);
-    await runChunkPipeline<I>({
+    const { concurrency, processorConcurrency } = this.options;
+    const committer = new ChunkCommitter(stepExecution, parts, environment, logger, skipPolicy, retrier, faultTolerant, processorConcurrency);
+    await runChunkPipeline<I, ProcessOutcome<I, O>[]>({
       reader: parts.reader,
       chunkSize: this.options.chunkSize,
       readAhead: this.options.readAhead,
       listeners: parts.listeners as StepListeners<I, unknown>,
       retrier,
       isSkippableRead: (error) => isSkippableKind(skipPolicy, error),
-      handle: (chunk) => committer.handle(chunk),
+      // Multi-threaded: up to `concurrency` chunks are processed at once as soon as they are read;
+      // writes and commits still happen one chunk at a time, in read order.
+      ...(concurrency > 1 ? { prepare: (chunk: ReadChunk<I>) => committer.prepare(chunk), prepareConcurrency: concurrency } : {}),
+      handle: (chunk, prepared) => committer.handle(chunk, prepared),
     });
     if (stepExecution.skipCount > 0) stepExecution.exitStatus = stepExecution.exitStatus.and(ExitStatus.COMPLETED_WITH_SKIPS);
   }
@@ -135,6 +140,9 @@ type SkipEvent<I, O> =
   | { readonly phase: 'process'; readonly item: I; readonly error: unknown }
   | { readonly phase: 'write'; readonly item: O; readonly error: unknown };
 
+/** What processing one item came to: its output (null when filtered) or its error. */
+export type ProcessOutcome<I, O> = { readonly item: I; readonly output: O | null } | { readonly item: I; readonly error: unknown };
+
 /** Everything one chunk accumulates until it commits or rolls back. */
 interface ChunkWork<I, O> {
   readonly contribution: StepContribution;
@@ -156,12 +164,23 @@ class ChunkCommitter<I, O> {
     private readonly skipPolicy: SkipPolicy,
     private readonly retrier: Retrier,
     private readonly faultTolerant: boolean,
+    private readonly processorConcurrency: number,
   ) {
     const { listeners } = parts;
     this.processListeners = listeners.has('beforeProcess') || listeners.has('afterProcess') || listeners.has('onProcessError');
   }
 
-  async handle(read: ReadChunk<I>): Promise<ChunkVerdict> {
+  /**
+   * Processes a chunk ahead of its turn (multi-threaded step): every item's outcome, in order, with
+   * retries and process listeners done; whether failures are skipped is decided later, in `handle`,
+   * in read order, so concurrency cannot change the counts.
+   */
+  async prepare(read: ReadChunk<I>): Promise<ProcessOutcome<I, O>[]> {
+    await this.parts.listeners.beforeChunk(new Chunk(read.items));
+    return this.processConcurrently(read.items);
+  }
+
+  async handle(read: ReadChunk<I>, prepared?: Promise<ProcessOutcome<I, O>[]>): Promise<ChunkVerdict> {
     // A stop seen at the last commit ends the step here; a chunk read ahead is dropped uncounted
     // and, as its reader state was never committed, read again on restart.
     if (this.step.terminateOnly) return 'finish';
@@ -173,8 +192,13 @@ class ChunkCommitter<I, O> {
     let output = new Chunk<O>([]);
     try {
       this.applyReads(read, work);
-      await listeners.beforeChunk(new Chunk(read.items));
-      output = new Chunk(await this.process(read.items, work));
+      if (prepared) output = new Chunk(this.applyOutcomes(await prepared, work));
+      else {
+        await listeners.beforeChunk(new Chunk(read.items));
+        output = new Chunk(
+          this.processorConcurrency > 1 ? this.applyOutcomes(await this.processConcurrently(read.items), work) : await this.process(read.items, work),
+        );
+      }
       this.environment.faults?.hit(FaultPoint.BEFORE_WRITE, faultError);
       if (output.size > 0) await this.write(output, work);
       this.environment.faults?.hit(FaultPoint.AFTER_WRITE, faultError);
@@ -240,6 +264,39 @@ class ChunkCommitter<I, O> {
       }
       if (result === null || result === undefined) contribution.incrementFilterCount();
       else outputs.push(result);
+    }
+    return outputs;
+  }
+
+  /** Processes items with up to `processorConcurrency` calls in flight (async processors), keeping their order. */
+  private async processConcurrently(items: readonly I[]): Promise<ProcessOutcome<I, O>[]> {
+    const processor = this.parts.processor;
+    if (!processor) return items.map((item) => ({ item, output: item as unknown as O }));
+    const { listeners } = this.parts;
+    return mapWithConcurrency(items, this.processorConcurrency, async (item): Promise<ProcessOutcome<I, O>> => {
+      try {
+        if (this.processListeners) await listeners.beforeProcess(item);
+        const output = (await this.retrier.call(() => processor.process(item))) ?? null;
+        if (this.processListeners) await listeners.afterProcess(item, output);
+        return { item, output };
+      } catch (error) {
+        if (this.processListeners) await listeners.onProcessError(item, error);
+        return { item, error };
+      }
+    });
+  }
+
+  /** Turns outcomes into the chunk's output, deciding filters and skips in item order. */
+  private applyOutcomes(outcomes: readonly ProcessOutcome<I, O>[], work: ChunkWork<I, O>): O[] {
+    const outputs: O[] = [];
+    const { contribution } = work;
+    for (const outcome of outcomes) {
+      if ('error' in outcome) {
+        if (!this.shouldSkip(outcome.error, contribution)) throw this.nonSkippable(outcome.error, NonSkippableProcessError);
+        contribution.processSkipCount += 1;
+        work.skips.push({ phase: 'process', item: outcome.item, error: outcome.error });
+      } else if (outcome.output === null) contribution.incrementFilterCount();
+      else outputs.push(outcome.output);
     }
     return outputs;
   }

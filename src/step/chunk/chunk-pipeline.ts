@@ -1,4 +1,4 @@
-import { Observable, concatMap, from, lastValueFrom, takeWhile } from 'rxjs';
+import { Observable, concatMap, from, lastValueFrom, map, takeWhile } from 'rxjs';
 import { ExecutionContext, type ExecutionContextSnapshot } from '../../domain/execution-context.js';
 import type { ItemReader } from '../../item/item-reader.js';
 import type { ItemStream } from '../../item/item-stream.js';
@@ -32,7 +32,7 @@ export interface ReadFailure {
 /** What the consumer says after handling a chunk. */
 export type ChunkVerdict = 'continue' | 'finish';
 
-export interface ChunkPipelineOptions<I> {
+export interface ChunkPipelineOptions<I, P = never> {
   readonly reader: ItemReader<I> & ItemStream;
   readonly chunkSize: number;
   /** How many chunks may be read while an earlier one is still processed, written and committed. */
@@ -42,22 +42,49 @@ export interface ChunkPipelineOptions<I> {
   readonly retrier: Retrier;
   /** Whether a read error is of a kind the step may skip (the limit is applied later). */
   readonly isSkippableRead: (error: unknown) => boolean;
+  /**
+   * The work done on a chunk before its turn to write (processing), run for up to
+   * `prepareConcurrency` chunks at once as soon as they are read. Absent, each chunk is prepared
+   * inside `handle`, one at a time.
+   */
+  readonly prepare?: (chunk: ReadChunk<I>) => Promise<P>;
+  /** How many chunks may be prepared at once (the multi-threaded step's concurrency). @default 1 */
+  readonly prepareConcurrency?: number;
   /** Handles one chunk to its commit or throws; runs for one chunk at a time, in read order. */
-  readonly handle: (chunk: ReadChunk<I>) => Promise<ChunkVerdict>;
+  readonly handle: (chunk: ReadChunk<I>, prepared: Promise<P> | undefined) => Promise<ChunkVerdict>;
 }
 
 /**
- * Runs read → handle over a reader with bounded read-ahead. Reading is pulled, not pushed (RxJS
- * offers no backpressure of its own): the producer may hold at most `readAhead + 1` chunks that
- * are read but not yet committed, and waits for a credit, returned when a chunk is handled, before
- * reading another. So memory holds at most (readAhead + 1) × chunkSize items, whatever the input.
+ * Runs read → prepare → handle over a reader with bounded read-ahead. Reading is pulled, not pushed
+ * (RxJS offers no backpressure of its own): the producer may hold at most
+ * `readAhead + prepareConcurrency` chunks that are read but not yet committed, and waits for a
+ * credit, returned when a chunk is handled, before reading another. So memory holds at most
+ * (readAhead + concurrency) × chunkSize items, whatever the input. Chunks are prepared concurrently
+ * but handled (written and committed) strictly in read order, so the committed reader position is
+ * always exact.
  *
  * Resolves when the reader is exhausted or a handler said `finish`, and only after the producer has
  * stopped reading, so the caller may close the reader safely. Rejects with the handler's error.
  */
-export async function runChunkPipeline<I>(options: ChunkPipelineOptions<I>): Promise<void> {
-  const { chunkSize, readAhead, handle } = options;
-  const gate = new CreditGate(readAhead + 1);
+export async function runChunkPipeline<I, P = never>(options: ChunkPipelineOptions<I, P>): Promise<void> {
+  const { chunkSize, readAhead, handle, prepare } = options;
+  const concurrency = prepare ? Math.max(1, options.prepareConcurrency ?? 1) : 1;
+  const gate = new CreditGate(readAhead + concurrency);
+  const preparing = new CreditGate(concurrency);
+  const startPreparing = (chunk: ReadChunk<I>): Promise<P> | undefined => {
+    if (!prepare) return undefined;
+    const prepared = (async () => {
+      await preparing.take();
+      try {
+        return await prepare(chunk);
+      } finally {
+        preparing.give();
+      }
+    })();
+    // A chunk dropped after a failure or a stop is never awaited; its rejection is not news.
+    prepared.catch(() => undefined);
+    return prepared;
+  };
   let producerDone: Promise<void> = Promise.resolve();
 
   const chunks$ = new Observable<ReadChunk<I>>((subscriber) => {
@@ -85,9 +112,10 @@ export async function runChunkPipeline<I>(options: ChunkPipelineOptions<I>): Pro
       chunks$.pipe(
         // A credit returns only when the pipeline goes on: after a failure or a finish, the
         // producer must not read again (a reader that consumes its source would lose those items).
-        concatMap((chunk) =>
+        map((chunk) => ({ chunk, prepared: startPreparing(chunk) })),
+        concatMap(({ chunk, prepared }) =>
           from(
-            handle(chunk).then((verdict) => {
+            handle(chunk, prepared).then((verdict) => {
               if (verdict === 'continue') gate.give();
               return verdict;
             }),
@@ -111,7 +139,7 @@ class ChunkReading<I> {
   private readonly isSkippableRead: (error: unknown) => boolean;
   private readerState: ExecutionContextSnapshot = {};
 
-  constructor(options: ChunkPipelineOptions<I>) {
+  constructor(options: Pick<ChunkPipelineOptions<I>, 'reader' | 'listeners' | 'retrier' | 'isSkippableRead'>) {
     this.reader = options.reader;
     this.listeners = options.listeners;
     this.retrier = options.retrier;

@@ -1,0 +1,17 @@
+/**
+ * Maps `items` with at most `limit` calls of `work` in flight, keeping results in input order.
+ * `work` must not reject (capture failures in its result): one failing item must not abandon the
+ * others half-way.
+ */
+export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
+  return results;
+}

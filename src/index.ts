@@ -42,7 +42,10 @@ export type { JobParametersIncrementer } from './flow/job-parameters-incrementer
 export type { ParametersSpec } from './flow/job-parameters-validator.js';
 export type { Job, JobParametersValidator } from './flow/job.js';
 export { step } from './step/step-builder.js';
-export type { StepBuilder, ChunkStepBuilder, TaskletStepBuilder, PerExecution } from './step/step-builder.js';
+export type { StepBuilder, ChunkStepBuilder, TaskletStepBuilder, PartitionStepBuilder, PerExecution } from './step/step-builder.js';
+export { rangePartitioner, filePartitioner } from './step/partition/partitioner.js';
+export type { Partitioner } from './step/partition/partitioner.js';
+export type { PartitionOptions } from './step/partition/partition-step.js';
 export type { Step } from './step/step.js';
 export type { ChunkOptions } from './step/step-options.js';
 export type { Tasklet, ChunkContext } from './step/tasklet-step.js';

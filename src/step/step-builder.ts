@@ -19,6 +19,8 @@ import {
   type FaultToleranceOptions,
 } from './step-options.js';
 import { TaskletStep, type Tasklet } from './tasklet-step.js';
+import { PartitionStep, type PartitionOptions } from './partition/partition-step.js';
+import type { Partitioner } from './partition/partitioner.js';
 
 /** An instance, or a factory called once per StepExecution so that no state leaks between runs. */
 export type PerExecution<T> = T | ((stepExecution: StepExecution) => T);
@@ -42,6 +44,15 @@ export class StepBuilder {
   chunk<I, O = I>(sizeOrOptions: number | ChunkOptions): ChunkStepBuilder<I, O> {
     const options = typeof sizeOrOptions === 'number' ? { chunkSize: sizeOrOptions } : sizeOrOptions;
     return new ChunkStepBuilder<I, O>(this.name, options);
+  }
+
+  /**
+   * A partitioned step: the partitioner splits the work into contexts, and `.step(worker)` runs
+   * once per partition, concurrently, as `<name>:<partition>`.
+   */
+  partitioner(partitioner: Partitioner, options: PartitionOptions): PartitionStepBuilder {
+    if (typeof partitioner !== 'function') throw new InvalidConfigurationError(`Step '${this.name}': partitioner() needs a function (gridSize) => contexts.`);
+    return new PartitionStepBuilder(this.name, partitioner, options);
   }
 
   tasklet(tasklet: Tasklet): TaskletStepBuilder {
@@ -270,6 +281,37 @@ export class TaskletStepBuilder extends CommonStepBuilder<unknown, unknown> {
       listeners,
       streams,
     }));
+  }
+}
+
+export class PartitionStepBuilder extends CommonStepBuilder<unknown, unknown> {
+  private worker: Step | undefined;
+
+  constructor(
+    name: string,
+    private readonly partitioner: Partitioner,
+    private readonly options: PartitionOptions,
+  ) {
+    super(name);
+  }
+
+  /** The step each partition runs (built with step(...)...build()); its readers see the partition's context. */
+  step(worker: Step): this {
+    this.worker = worker;
+    return this;
+  }
+
+  build(): Step {
+    if (!this.worker || typeof this.worker.execute !== 'function') {
+      throw new InvalidConfigurationError(`Step '${this.name}': a partitioned step needs a worker step; call .step(worker).`);
+    }
+    return new PartitionStep(
+      { name: this.name, allowStartIfComplete: this.allowRestartWhenComplete, startLimit: this.limit },
+      this.partitioner,
+      this.worker,
+      this.options,
+      new StepListeners<unknown, unknown>([...this.listeners]),
+    );
   }
 }
 

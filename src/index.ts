@@ -50,11 +50,15 @@ export type { Step } from './step/step.js';
 export type { ChunkOptions } from './step/step-options.js';
 export type { Tasklet, ChunkContext } from './step/tasklet-step.js';
 export type { SkipPolicy, ErrorClass } from './step/chunk/skip-policy.js';
+export { workerProcessor } from './worker/worker-processor.js';
+export type { WorkerProcessorOptions, WorkerItemOutcome } from './worker/worker-processor.js';
+export { WorkerThreadError } from './worker/protocol.js';
+export type { SerializedError } from './worker/protocol.js';
 export type { BackOffPolicy } from './step/chunk/retry-policy.js';
 
 // Items
 export type { ItemReader } from './item/item-reader.js';
-export type { ItemProcessor, ItemProcessorLike } from './item/item-processor.js';
+export type { ItemProcessor, ItemProcessorLike, ChunkItemOutcome } from './item/item-processor.js';
 export type { ItemWriter, ChunkTransaction } from './item/item-writer.js';
 export type { ItemStream } from './item/item-stream.js';
 export { IterableItemReader, iterableReader } from './item/support/iterable-item-reader.js';

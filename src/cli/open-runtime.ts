@@ -14,14 +14,27 @@ export interface StoreOptions {
 export const DEFAULT_STORE = './.tsbatch';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/** How a command's runtime treats orphans (running executions whose process is gone). */
+export interface OpenMode {
+  /** False (every command but `run`): refuse a missing store directory instead of creating one. */
+  readonly create: boolean;
+  /**
+   * `fail` (run, restart): orphans are marked FAILED, so the named job can take over its own
+   * orphaned instance, but no other job is ever restarted behind the user's back, as the runtime's
+   * default `restart` policy would do for every job the module registers. `none` (the inspecting
+   * and operating commands): the store is changed only by the operation asked for.
+   */
+  readonly recovery: 'fail' | 'none';
+}
+
 /**
- * Opens the runtime on the store. `create: false` (every command but `run`) refuses a directory that
- * does not exist rather than creating an empty store there, which is nearly always a wrong --store.
+ * Opens the runtime on the store. A store directory that does not exist is refused unless `create`,
+ * rather than creating an empty store there, which is nearly always a wrong --store.
  *
  * Logging: the runtime's own pino logger (JSON lines on stderr) when `--log-level` or
  * TSBATCH_LOG_LEVEL is given, otherwise none, so the terminal shows only the command's output.
  */
-export async function openRuntime(options: StoreOptions, { create }: { create: boolean }): Promise<BatchRuntime> {
+export async function openRuntime(options: StoreOptions, { create, recovery }: OpenMode): Promise<BatchRuntime> {
   const path = resolve(options.store);
   if (!create && !existsSync(path)) {
     throw new CliError('STORE_NOT_FOUND', `No tsbatch store at ${path}; give the store of your runs with --store <path>.`);
@@ -33,10 +46,10 @@ export async function openRuntime(options: StoreOptions, { create }: { create: b
     process.env['TSBATCH_LOG_LEVEL'] = options.logLevel;
   }
   const useDefaultLogger = options.logLevel !== undefined || Boolean(process.env['TSBATCH_LOG_LEVEL']);
-  return BatchRuntime.open({ path, ...(useDefaultLogger ? {} : { logger: false as const }) });
+  return BatchRuntime.open({ path, recovery, ...(useDefaultLogger ? {} : { logger: false as const }) });
 }
 
 /** An in-memory runtime, for commands that only need a registry (`jobs`). */
 export async function openScratchRuntime(): Promise<BatchRuntime> {
-  return BatchRuntime.open({ inMemory: true, logger: false });
+  return BatchRuntime.open({ inMemory: true, logger: false, recovery: 'none' });
 }

@@ -145,7 +145,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return exitCode;
   } catch (error) {
     // Commander has already printed its own message (or the help) on stderr.
-    if (error instanceof CommanderError) return error.exitCode === 0 ? CliExitCode.COMPLETED : CliExitCode.USAGE;
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return CliExitCode.COMPLETED;
+      if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ error: { code: 'USAGE', message: error.message } }, null, 2)}\n`);
+      return CliExitCode.USAGE;
+    }
     const { code, message, exitCode: mapped, stack } = classifyError(error);
     process.stderr.write(`tsbatch: ${code}: ${message}\n${stack && process.env['TSBATCH_DEBUG'] ? `${stack}\n` : ''}`);
     if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);

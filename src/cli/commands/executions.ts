@@ -36,7 +36,7 @@ function parseStatus(status: string | undefined): BatchStatus | undefined {
 export async function executionsCommand(options: ExecutionsOptions): Promise<number> {
   const out = new Output(options);
   const status = parseStatus(options.status);
-  const runtime = await openRuntime(options, { create: false });
+  const runtime = await openRuntime(options, { create: false, recovery: 'none' });
   try {
     const storedNames = await runtime.explorer.getJobNames();
     if (options.job !== undefined && !storedNames.includes(options.job)) {

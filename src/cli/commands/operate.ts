@@ -40,7 +40,7 @@ async function perform(runtime: BatchRuntime, operation: Operation, executionId:
  */
 export async function operateCommand(operation: Operation, executionId: number, options: StoreOptions & OutputOptions): Promise<number> {
   const out = new Output(options);
-  const runtime = await openRuntime(options, { create: false });
+  const runtime = await openRuntime(options, { create: false, recovery: 'none' });
   try {
     const message = await perform(runtime, operation, executionId);
     out.document(summarizeExecution(await load(runtime, executionId)));

@@ -63,7 +63,7 @@ export async function runCommand(modulePath: string, parameterArgs: readonly str
   // Bad parameters are reported before anything is loaded or opened.
   const parameters = parseParameters(parameterArgs);
   const module = await loadJobModule(modulePath);
-  const runtime = await openRuntime(options, { create: true });
+  const runtime = await openRuntime(options, { create: true, recovery: 'fail' });
   let executionId: number | undefined;
   let progress: ProgressLine | undefined;
   const requestStop = async (id: number) => {

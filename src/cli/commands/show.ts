@@ -24,7 +24,7 @@ export function renderExecutionDetails(summary: ExecutionSummary): string {
 /** `tsbatch show <executionId>`: one execution with its steps, counts, exit codes and durations. */
 export async function showCommand(executionId: number, options: StoreOptions & OutputOptions): Promise<number> {
   const out = new Output(options);
-  const runtime = await openRuntime(options, { create: false });
+  const runtime = await openRuntime(options, { create: false, recovery: 'none' });
   try {
     const execution = await runtime.explorer.getJobExecution(executionId);
     if (!execution) throw new NoSuchJobExecutionError(executionId);

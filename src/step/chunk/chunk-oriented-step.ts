@@ -196,7 +196,9 @@ class ChunkCommitter<I, O> {
       else {
         await listeners.beforeChunk(new Chunk(read.items));
         output = new Chunk(
-          this.processorConcurrency > 1 ? this.applyOutcomes(await this.processConcurrently(read.items), work) : await this.process(read.items, work),
+          this.processorConcurrency > 1 || this.parts.processor?.processChunk
+            ? this.applyOutcomes(await this.processConcurrently(read.items), work)
+            : await this.process(read.items, work),
         );
       }
       this.environment.faults?.hit(FaultPoint.BEFORE_WRITE, faultError);
@@ -272,6 +274,7 @@ class ChunkCommitter<I, O> {
   private async processConcurrently(items: readonly I[]): Promise<ProcessOutcome<I, O>[]> {
     const processor = this.parts.processor;
     if (!processor) return items.map((item) => ({ item, output: item as unknown as O }));
+    if (processor.processChunk) return this.processWholeChunk(items, processor);
     const { listeners } = this.parts;
     return mapWithConcurrency(items, this.processorConcurrency, async (item): Promise<ProcessOutcome<I, O>> => {
       try {
@@ -283,6 +286,33 @@ class ChunkCommitter<I, O> {
         if (this.processListeners) await listeners.onProcessError(item, error);
         return { item, error };
       }
+    });
+  }
+
+  /**
+   * A processor that takes whole chunks (worker threads): one call per chunk; items that failed
+   * are retried one by one through `process` when the retry policy says so.
+   */
+  private async processWholeChunk(items: readonly I[], processor: ItemProcessor<I, O> & ItemStream): Promise<ProcessOutcome<I, O>[]> {
+    const { listeners } = this.parts;
+    if (this.processListeners) for (const item of items) await listeners.beforeProcess(item);
+    const outcomes = await processor.processChunk!(items);
+    return mapWithConcurrency(items, this.processorConcurrency, async (item, index): Promise<ProcessOutcome<I, O>> => {
+      let outcome = outcomes[index] ?? { error: new Error(`processChunk returned no outcome for item ${index}`) };
+      if ('error' in outcome && this.retrier.enabled && this.retrier.isRetryable(outcome.error)) {
+        const firstError = outcome.error;
+        try {
+          outcome = { output: (await this.retrier.retryAfter(() => processor.process(item), firstError)) ?? null };
+        } catch (error) {
+          outcome = { error };
+        }
+      }
+      if ('error' in outcome) {
+        if (this.processListeners) await listeners.onProcessError(item, outcome.error);
+        return { item, error: outcome.error };
+      }
+      if (this.processListeners) await listeners.afterProcess(item, outcome.output);
+      return { item, output: outcome.output };
     });
   }
 

@@ -75,6 +75,11 @@ export class Retrier {
     return classify(error, retryable, notRetryable);
   }
 
+  /** Retries `work`, whose first attempt already failed with `firstError`, while the policy allows. */
+  async retryAfter<T>(work: () => Awaitable<T>, firstError: unknown): Promise<T> {
+    return this.retry(work, firstError);
+  }
+
   private async retry<T>(work: () => Awaitable<T>, firstError: unknown): Promise<T> {
     let error = firstError;
     for (let retry = 1; retry <= this.policy.retryLimit && this.isRetryable(error); retry++) {

@@ -1,0 +1,39 @@
+import { Piscina } from 'piscina';
+import type { ProcessChunkRequest, ProcessChunkResponse } from './protocol.js';
+
+/**
+ * The lifecycle of a worker pool:
+ * - `OPEN`: tasks are accepted.
+ * - `CLOSED`: the threads are gone; a task fails at once.
+ */
+export type WorkerPoolState = 'OPEN' | 'CLOSED';
+
+const WORKER_ENTRY = new URL('./processor-worker.mjs', import.meta.url).href;
+
+/**
+ * A pool of worker threads (piscina) that processes chunks. A thread that dies takes only its
+ * task with it: the task's promise rejects (never hangs) and piscina replaces the thread.
+ */
+export class WorkerPool {
+  private readonly piscina: Piscina<ProcessChunkRequest, ProcessChunkResponse>;
+  private currentState: WorkerPoolState = 'OPEN';
+
+  constructor(threads: number) {
+    this.piscina = new Piscina({ filename: WORKER_ENTRY, minThreads: threads, maxThreads: threads, idleTimeout: 30_000 });
+  }
+
+  get state(): WorkerPoolState {
+    return this.currentState;
+  }
+
+  run(request: ProcessChunkRequest): Promise<ProcessChunkResponse> {
+    if (this.currentState !== 'OPEN') return Promise.reject(new Error('The worker pool is closed.'));
+    return this.piscina.run(request);
+  }
+
+  async close(): Promise<void> {
+    if (this.currentState === 'CLOSED') return;
+    this.currentState = 'CLOSED';
+    await this.piscina.destroy();
+  }
+}

@@ -1,0 +1,51 @@
+import { WorkerThreadError } from './protocol.js';
+import { WorkerPool } from './worker-pool.js';
+
+export interface WorkerProcessorOptions {
+  /** Threads in the pool. @default 2 */
+  readonly threads?: number;
+}
+
+/** The outcome of one item processed in a worker thread: its output (null when filtered) or its error. */
+export type WorkerItemOutcome<O> = { readonly output: O | null } | { readonly error: Error };
+
+/**
+ * A processor whose work runs on worker threads, for CPU-bound processing: one task per chunk,
+ * never per item. `moduleUrl` names an ES module (JavaScript, or anything the threads can load)
+ * whose default export processes one item: `export default (item) => result` (null filters).
+ * Per-item errors come back as errors with the original name, code, message and stack, so skip
+ * and retry policies apply to them; a thread that crashes fails (or, with retry, retries) the
+ * chunk and never hangs the step. The pool starts when the step opens and stops when it closes.
+ *
+ * @example
+ * step('hash').chunk<Row, Row>(1000).reader(rows).processor(workerProcessor(new URL('./hash.mjs', import.meta.url), { threads: 2 }))
+ */
+export function workerProcessor<I, O>(moduleUrl: URL | string, options: WorkerProcessorOptions = {}) {
+  const url = typeof moduleUrl === 'string' ? moduleUrl : moduleUrl.href;
+  const threads = options.threads ?? 2;
+  let pool: WorkerPool | undefined;
+
+  const processChunk = async (items: readonly I[]): Promise<Array<WorkerItemOutcome<O>>> => {
+    pool ??= new WorkerPool(threads);
+    const response = await pool.run({ kind: 'process-chunk', moduleUrl: url, items });
+    return response.outcomes.map((outcome) => (outcome.ok ? { output: outcome.output as O | null } : { error: new WorkerThreadError(outcome.error) }));
+  };
+
+  return {
+    processChunk,
+    /** One item on its own (used to retry a failed item); throws the item's error. */
+    async process(item: I): Promise<O | null> {
+      const [outcome] = await processChunk([item]);
+      if (!outcome) return null;
+      if ('error' in outcome) throw outcome.error;
+      return outcome.output;
+    },
+    open(): void {
+      pool ??= new WorkerPool(threads);
+    },
+    async close(): Promise<void> {
+      await pool?.close();
+      pool = undefined;
+    },
+  };
+}

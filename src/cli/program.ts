@@ -85,7 +85,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .option('--job <name>', 'the job to run')
       .option('--next', "start the job's next instance through its incrementer (runIdIncrementer)")
       .option('--restart <executionId>', 'restart this FAILED or STOPPED execution', executionId)
-      .addHelpText('after', RUN_HELP),
+      .addHelpText('after', RUN_HELP + '\n' + EXIT_CODES),
   ).action(async (module: string, parameters: string[], options: RunOptions) => {
     exitCode = await runCommand(module, parameters, options);
   });

@@ -22,6 +22,7 @@ export class ProgressLine {
   private constructor(
     private readonly explorer: JobExplorer,
     private readonly executionId: number,
+    jobName: string,
     intervalMs: number,
     stream: NodeJS.WriteStream,
   ) {
@@ -33,14 +34,14 @@ export class ProgressLine {
       fps: 4,
       noTTYOutput: false,
     });
-    this.bar.start(1, 0, { job: '', id: executionId, status: 'STARTING', step: '-', read: 0, written: 0, rate: 0, elapsed: '0ms' });
+    this.bar.start(1, 0, { job: jobName, id: executionId, status: 'STARTING', step: '-', read: 0, written: 0, rate: 0, elapsed: '0ms' });
     this.timer = setInterval(() => void this.poll(), intervalMs);
     void this.poll();
   }
 
   /** Starts the line when stderr is a TTY outside CI; otherwise returns undefined and shows nothing. */
-  static start(explorer: JobExplorer, executionId: number, intervalMs = 500, stream: NodeJS.WriteStream = process.stderr): ProgressLine | undefined {
-    return progressWanted(stream) ? new ProgressLine(explorer, executionId, intervalMs, stream) : undefined;
+  static start(explorer: JobExplorer, executionId: number, jobName: string, intervalMs = 500, stream: NodeJS.WriteStream = process.stderr): ProgressLine | undefined {
+    return progressWanted(stream) ? new ProgressLine(explorer, executionId, jobName, intervalMs, stream) : undefined;
   }
 
   private async poll(): Promise<void> {

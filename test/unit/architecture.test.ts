@@ -23,6 +23,9 @@ const allowed: Record<string, readonly string[]> = {
   'src/flow': ['src/domain', 'machines', 'src/step', 'src/support', 'src/repository'],
   'src/launch': ['src/domain', 'src/support', 'machines', 'src/observe', 'src/repository', 'src/item', 'src/worker', 'src/step', 'src/flow'],
   'src/workchunk': ['src/domain', 'src/support', 'machines', 'src/observe', 'src/repository', 'src/item', 'src/worker', 'src/step', 'src/flow', 'src/launch'],
+  // The command line is built on the public API only: src/index.ts (a `.js` specifier, hence the
+  // name), no folder; the test below checks that nothing else is imported.
+  'src/cli': ['src/index.js'],
 };
 
 /** Third-party package → the folders allowed to import it. */
@@ -75,6 +78,18 @@ describe('architecture', () => {
         const to = folderOf(resolve(dirname(file), specifier));
         if (!to || to === from) continue;
         if (!allowed[from]!.includes(to)) violations.push(`${relative(root, file)} imports ${specifier} (${from} → ${to})`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('builds the command line on the public API only (src/index.ts)', () => {
+    const violations: string[] = [];
+    for (const file of files.filter((f) => folderOf(f) === 'src/cli')) {
+      for (const specifier of importsOf(file)) {
+        if (!specifier.startsWith('.')) continue;
+        const target = relative(root, resolve(dirname(file), specifier)).split('\\').join('/');
+        if (target !== 'src/index.js' && !target.startsWith('src/cli/')) violations.push(`${relative(root, file)} imports ${specifier}`);
       }
     }
     expect(violations).toEqual([]);

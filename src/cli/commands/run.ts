@@ -85,10 +85,11 @@ export async function runCommand(modulePath: string, parameterArgs: readonly str
     executionId = await launch(runtime, modulePath, parameters, options, known);
     if (interrupts.interrupted) await requestStop(executionId);
     const started = await runtime.explorer.getJobExecution(executionId);
+    const jobName = started?.jobName ?? options.job ?? '?';
     const what = options.restart !== undefined ? `restarted execution ${options.restart} as execution ${executionId}` : `started execution ${executionId}`;
-    out.message(`Job '${started?.jobName ?? options.job}' ${what} (instance ${started?.jobInstance.id ?? '?'}).`);
+    out.message(`Job '${jobName}' ${what} (instance ${started?.jobInstance.id ?? '?'}).`);
 
-    if (!interrupts.interrupted) progress = ProgressLine.start(runtime.explorer, executionId);
+    if (!interrupts.interrupted) progress = ProgressLine.start(runtime.explorer, executionId, jobName);
     await runtime.operator.waitFor(executionId);
     progress?.stop();
 

@@ -114,6 +114,7 @@ export class BatchRuntime {
       logger,
       clock,
       pollIntervalMs,
+      isOwnerGone: (owner, heartbeat) => this.recovery.isOwnerGone(owner, heartbeat),
     });
   }
 

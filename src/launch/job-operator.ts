@@ -9,6 +9,7 @@ import {
   isBatchError,
 } from '../domain/errors.js';
 import { ExitStatus } from '../domain/exit-status.js';
+import { describeOwner, type ExecutionOwner, type OwnerHeartbeat } from '../domain/execution-owner.js';
 import type { JobExecution } from '../domain/job-execution.js';
 import { JobParameters, type JobParameterInput } from '../domain/job-parameters.js';
 import type { Logger } from '../domain/logger.js';
@@ -29,6 +30,8 @@ export interface OperatorContext {
   readonly clock: Clock;
   /** How often `waitFor` polls the store for an execution another process runs. */
   readonly pollIntervalMs: number;
+  /** Whether the owner of an execution is gone (see orphan recovery). */
+  readonly isOwnerGone: (owner: ExecutionOwner | null | undefined, heartbeat: OwnerHeartbeat | undefined) => boolean;
 }
 
 /**
@@ -130,15 +133,23 @@ export class JobOperator {
   /**
    * Marks an execution whose process is gone FAILED, so that it can be restarted (Spring Batch 6's
    * `recover`): its running step executions and the execution itself end FAILED, and its context
-   * records `batch.recovered`. Refused for an execution this runtime is running; a no-op for one
+   * records `batch.recovered`. Refused for an execution this runtime is running, and for one whose
+   * recorded owner is still alive (unless `force`, for an owner known to be hung); a no-op for one
    * that has already ended COMPLETED, ABANDONED or UNKNOWN.
    */
-  async recover(executionId: number): Promise<JobExecution> {
+  async recover(executionId: number, options: { readonly force?: boolean } = {}): Promise<JobExecution> {
     const { repository, clock, running } = this.context;
     if (running.get(executionId)) {
       throw new JobExecutionAlreadyRunningError((await this.load(executionId)).jobName, executionId, 'running in this process');
     }
     const execution = await this.load(executionId);
+    const owner = execution.owner;
+    if (owner && !options.force && isRunningStatus(execution.status)) {
+      const heartbeat = await repository.getHeartbeat(owner.token);
+      if (!this.context.isOwnerGone(owner, heartbeat)) {
+        throw new JobExecutionAlreadyRunningError(execution.jobName, executionId, `${execution.status}, and its owner, ${describeOwner(owner)}, is alive`);
+      }
+    }
     if (execution.status === 'COMPLETED' || execution.status === 'ABANDONED' || execution.status === 'UNKNOWN') return execution;
     const description = 'Recovered: marked FAILED by an operator because its process is gone.';
     for (const step of execution.stepExecutions) {

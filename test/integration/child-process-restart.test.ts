@@ -398,6 +398,11 @@ describe('orphan recovery across processes', () => {
         runtime.registry.register(job('childJob').start(step('load').tasklet(() => RepeatStatus.FINISHED).build()).build());
         await runtime.recoverOrphans();
         expect((await runtime.explorer.getJobExecution(runningId))!.status).toBe('STARTED');
+        // Nor does an operator's recover, unless forced.
+        await expect(runtime.operator.recover(runningId)).rejects.toMatchObject({
+          code: 'JOB_EXECUTION_ALREADY_RUNNING',
+          message: expect.stringContaining('is alive'),
+        });
         await expect(runtime.launcher.run(runtime.registry.get('childJob'), { run: 'child' })).rejects.toMatchObject({
           code: 'JOB_EXECUTION_ALREADY_RUNNING',
         });

@@ -103,7 +103,8 @@ export type { ExecutionOwner } from './domain/execution-owner.js';
 export type { JobExecution } from './domain/job-execution.js';
 export type { StepExecution, StepCounts } from './domain/step-execution.js';
 export type { StepContribution } from './domain/step-contribution.js';
-export type { ExecutionContext, JsonValue } from './domain/execution-context.js';
+export { ExecutionContext } from './domain/execution-context.js';
+export type { JsonValue, ExecutionContextSnapshot } from './domain/execution-context.js';
 export { Chunk } from './domain/chunk.js';
 export type {
   JobExecutionListener,
@@ -145,4 +146,7 @@ export {
   NonSkippableReadError,
   NonSkippableProcessError,
   NonSkippableWriteError,
+  NonErrorThrownError,
+  ChunkTimeoutError,
+  asError,
 } from './domain/errors.js';

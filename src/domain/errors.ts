@@ -29,6 +29,8 @@ export const BatchErrorCode = {
   NON_SKIPPABLE_PROCESS: 'NON_SKIPPABLE_PROCESS',
   NON_SKIPPABLE_WRITE: 'NON_SKIPPABLE_WRITE',
   FLOW_EXECUTION: 'FLOW_EXECUTION',
+  NON_ERROR_THROWN: 'NON_ERROR_THROWN',
+  CHUNK_TIMEOUT: 'CHUNK_TIMEOUT',
 } as const;
 
 export type BatchErrorCode = (typeof BatchErrorCode)[keyof typeof BatchErrorCode];
@@ -318,4 +320,41 @@ export class NonSkippableWriteError extends BatchError {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** User code threw something that is not an Error (a string, undefined, a plain object). */
+export class NonErrorThrownError extends BatchError {
+  readonly code = BatchErrorCode.NON_ERROR_THROWN;
+  constructor(readonly thrown: unknown) {
+    super(`A non-Error value was thrown: ${describeThrown(thrown)}. Throw Error instances so that causes and stacks are kept.`);
+  }
+}
+
+/** The error itself, or a NonErrorThrownError around a value that is not one. */
+export function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new NonErrorThrownError(thrown);
+}
+
+function describeThrown(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** A chunk took longer than the step's chunkTimeoutMs to read, or to process and write. */
+export class ChunkTimeoutError extends BatchError {
+  readonly code = BatchErrorCode.CHUNK_TIMEOUT;
+  constructor(
+    readonly stepName: string,
+    readonly phase: 'read' | 'process and write',
+    readonly timeoutMs: number,
+  ) {
+    super(
+      `Step '${stepName}': a chunk took longer than ${timeoutMs} ms to ${phase}; it was rolled back. ` +
+        `Check the ${phase === 'read' ? 'reader' : 'processor and writer'} for a hang, or raise chunkTimeoutMs.`,
+    );
+  }
 }

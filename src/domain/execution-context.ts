@@ -125,3 +125,20 @@ function assertJsonSafe(key: string, value: unknown, seen: Set<object>): void {
     }
   }
 }
+
+/**
+ * The most a context may hold, as JSON. Every commit writes the whole context, so a context that
+ * holds data instead of positions makes every chunk slower; past this it is refused at the commit.
+ */
+export const MAX_CONTEXT_BYTES = 1024 * 1024;
+
+/** Throws ExecutionContextValueError when a context is over MAX_CONTEXT_BYTES as JSON. */
+export function assertContextSize(snapshot: ExecutionContextSnapshot, owner: string): void {
+  const size = Buffer.byteLength(JSON.stringify(snapshot));
+  if (size > MAX_CONTEXT_BYTES) {
+    throw new ExecutionContextValueError(
+      `(${owner})`,
+      `the whole context is ${size} bytes, over the limit of ${MAX_CONTEXT_BYTES}; keep positions and small state in it, and data elsewhere`,
+    );
+  }
+}

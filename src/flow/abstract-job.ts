@@ -1,6 +1,6 @@
 import type { BatchStatus } from '../domain/batch-status.js';
 import { ExitStatus } from '../domain/exit-status.js';
-import { JobParametersInvalidError, isBatchError } from '../domain/errors.js';
+import { JobParametersInvalidError, asError, isBatchError } from '../domain/errors.js';
 import type { JobExecution } from '../domain/job-execution.js';
 import type { JobParameters } from '../domain/job-parameters.js';
 import type { JobExecutionListener } from '../domain/listeners.js';
@@ -119,7 +119,7 @@ export abstract class AbstractJob implements Job {
         return;
       }
       logger.error({ event: 'job.failed', err: error }, 'Job failed');
-      execution.exitStatus = ExitStatus.FAILED.addExitDescription(error instanceof Error ? error : String(error));
+      execution.exitStatus = ExitStatus.FAILED.addExitDescription(asError(error));
       await transitionJob(repository, clock, execution, { type: 'FAIL' });
     } catch (storeError) {
       logger.error({ event: 'job.status_unrecorded', err: storeError }, 'Could not record how the job ended; it is UNKNOWN');

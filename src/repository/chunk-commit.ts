@@ -1,4 +1,5 @@
 import { OptimisticLockingFailureError } from '../domain/errors.js';
+import { assertContextSize } from '../domain/execution-context.js';
 import type { StepExecution } from '../domain/step-execution.js';
 import { FaultPoint, type FaultPoints } from '../support/fault-points.js';
 import { InjectedFaultError } from '../domain/errors.js';
@@ -31,8 +32,10 @@ export function writeChunkCommit(
   if (!stored || stored.version !== step.version) {
     throw new OptimisticLockingFailureError(`StepExecution ${step.id} (${step.stepName})`, step.version, stored?.version ?? -1);
   }
+  const context = step.executionContext.toJSON();
+  assertContextSize(context, `step context of ${step.stepName}`);
   tx.put(Keys.stepExecution(step.id), toStepExecutionRecord(step, step.version + 1));
-  tx.put(Keys.stepContext(step.id), step.executionContext.toJSON());
+  tx.put(Keys.stepContext(step.id), context);
   for (const write of staged) {
     if (write.kind === 'put') tx.put(Keys.staged(write.store, write.key), write.value);
     else tx.remove(Keys.staged(write.store, write.key));

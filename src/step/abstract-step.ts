@@ -1,3 +1,4 @@
+import { asError } from '../domain/errors.js';
 import { ExitStatus } from '../domain/exit-status.js';
 import type { ExecutionContext } from '../domain/execution-context.js';
 import type { Logger } from '../domain/logger.js';
@@ -89,7 +90,7 @@ export abstract class AbstractStep<Parts extends StepRunParts> implements Step {
   private async recordFailure(stepExecution: StepExecution, environment: StepEnvironment, logger: Logger, error: unknown): Promise<void> {
     const { repository, clock } = environment;
     logger.error({ event: 'step.failed', err: error }, 'Step failed');
-    stepExecution.exitStatus = ExitStatus.FAILED.addExitDescription(error instanceof Error ? error : String(error));
+    stepExecution.exitStatus = ExitStatus.FAILED.addExitDescription(asError(error));
     try {
       if (stepExecution.status === 'STARTED' || stepExecution.status === 'STOPPING') {
         await transitionStep(repository, clock, stepExecution, { type: 'FAIL' });

@@ -105,6 +105,7 @@ export class ChunkStepBuilder<I, O> extends CommonStepBuilder<I, O> {
   private aheadChunks: number | undefined;
   private processorConcurrency: number | undefined;
   private chunkConcurrency: number | undefined;
+  private timeoutMs: number | undefined;
   private faultToleranceEnabled = false;
   private readonly tolerance: {
     skippable: ErrorClass[];
@@ -201,6 +202,12 @@ export class ChunkStepBuilder<I, O> extends CommonStepBuilder<I, O> {
     return this;
   }
 
+  /** Fail a chunk (rolled back, step FAILED) that takes longer than `ms` to read, or to process and write. */
+  chunkTimeout(ms: number): this {
+    this.timeoutMs = ms;
+    return this;
+  }
+
   /**
    * A multi-threaded step that stays restartable: up to `concurrency` chunks are processed at once
    * over the one reader (reads stay serial), and they are written and committed in read order.
@@ -229,6 +236,7 @@ export class ChunkStepBuilder<I, O> extends CommonStepBuilder<I, O> {
       ...(this.aheadChunks !== undefined ? { readAhead: this.aheadChunks } : {}),
       ...(this.processorConcurrency !== undefined ? { processorConcurrency: this.processorConcurrency } : {}),
       ...(this.chunkConcurrency !== undefined ? { concurrency: this.chunkConcurrency } : {}),
+      ...(this.timeoutMs !== undefined ? { chunkTimeoutMs: this.timeoutMs } : {}),
     });
     const readerSource = this.readerSource;
     const writerSource = this.writerSource;

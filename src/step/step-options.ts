@@ -23,6 +23,11 @@ export interface ChunkOptions {
   readonly concurrency?: number;
   /** Items of a chunk processed at once (an async processor); output order is kept. @default 1 */
   readonly processorConcurrency?: number;
+  /**
+   * The longest a chunk may take to be read, or to be processed and written, before it is rolled
+   * back and the step fails with ChunkTimeoutError (a reader or writer that hangs). @default none
+   */
+  readonly chunkTimeoutMs?: number;
 }
 
 export interface ResolvedChunkOptions {
@@ -30,13 +35,17 @@ export interface ResolvedChunkOptions {
   readonly readAhead: number;
   readonly concurrency: number;
   readonly processorConcurrency: number;
+  readonly chunkTimeoutMs: number | undefined;
   readonly allowStartIfComplete: boolean;
   readonly startLimit: number;
 }
 
 /** Validates once, with errors that name the step and the option, and fills every default. */
 export function resolveChunkOptions(stepName: string, options: ChunkOptions): ResolvedChunkOptions {
-  const { chunkSize, readAhead = 1, allowStartIfComplete = false, startLimit = Infinity, concurrency = 1, processorConcurrency = 1 } = options;
+  const { chunkSize, readAhead = 1, allowStartIfComplete = false, startLimit = Infinity, concurrency = 1, processorConcurrency = 1, chunkTimeoutMs } = options;
+  if (chunkTimeoutMs !== undefined && !(chunkTimeoutMs > 0)) {
+    throw new InvalidConfigurationError(`Step '${stepName}': chunkTimeoutMs must be a positive number of milliseconds, got ${String(chunkTimeoutMs)}.`);
+  }
   if (!Number.isInteger(chunkSize) || chunkSize < 1) {
     throw new InvalidConfigurationError(`Step '${stepName}': chunk size must be an integer >= 1, got ${String(chunkSize)}.`);
   }
@@ -48,7 +57,7 @@ export function resolveChunkOptions(stepName: string, options: ChunkOptions): Re
       throw new InvalidConfigurationError(`Step '${stepName}': ${option} must be an integer >= 1, got ${String(value)}.`);
     }
   }
-  return { chunkSize, readAhead, concurrency, processorConcurrency, allowStartIfComplete, startLimit: resolveStartLimit(stepName, startLimit) };
+  return { chunkSize, readAhead, concurrency, processorConcurrency, chunkTimeoutMs, allowStartIfComplete, startLimit: resolveStartLimit(stepName, startLimit) };
 }
 
 export function resolveStartLimit(stepName: string, startLimit: number): number {

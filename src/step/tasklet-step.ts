@@ -23,6 +23,11 @@ export interface ChunkContext {
   readonly logger: Logger;
   /** Puts staged here commit with this iteration, or not at all. */
   readonly transaction: ChunkTransaction;
+  /**
+   * True once a stop was requested. A long tasklet should check it and return (FINISHED or
+   * CONTINUABLE) at a safe point; the step then ends STOPPED after this iteration commits.
+   */
+  readonly stopRequested: boolean;
 }
 
 /**
@@ -58,6 +63,9 @@ export class TaskletStep extends AbstractStep<TaskletStepParts> {
       let status: RepeatStatus | void | undefined;
       try {
         status = await parts.tasklet(contribution, {
+          get stopRequested() {
+            return step.terminateOnly;
+          },
           stepExecution: step,
           stepContext: step.executionContext,
           jobContext: environment.jobExecution.executionContext,

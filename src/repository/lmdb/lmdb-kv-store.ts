@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { StoreUnavailableError } from '../../domain/errors.js';
@@ -30,6 +30,7 @@ export class LmdbKvStore implements KvStore {
   static open(directory: string): LmdbKvStore {
     const path = resolve(directory);
     ensureWritableDirectory(path);
+    ensureLmdbFileOrNone(join(path, DATA_FILE), path);
     try {
       const db = open({ path: join(path, DATA_FILE), compression: false });
       return new LmdbKvStore(db, path);
@@ -73,6 +74,37 @@ function rangeOf<V>(db: RootDatabase, prefix: string, options: RangeOptions = {}
 function successor(prefix: string): string {
   const last = prefix.charCodeAt(prefix.length - 1);
   return prefix.slice(0, -1) + String.fromCharCode(last + 1);
+}
+
+/** LMDB's meta-page magic (0xBEEFC0DE, little-endian), after a 16- or 24-byte page header. */
+const LMDB_MAGIC = 0xbeefc0de;
+
+/**
+ * Refuses a data file that is not an LMDB environment before LMDB maps it: LMDB trusts its file
+ * and can crash the whole process on a foreign or corrupted one, which no error handler can catch.
+ */
+function ensureLmdbFileOrNone(file: string, directory: string): void {
+  let header: Buffer;
+  try {
+    const size = statSync(file, { throwIfNoEntry: false })?.size;
+    if (size === undefined || size === 0) return;
+    const fd = openSync(file, 'r');
+    try {
+      header = Buffer.alloc(32);
+      readSync(fd, header, 0, 32, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    throw new StoreUnavailableError(directory, `its data file cannot be read (${(error as Error).message}).`, { cause: error });
+  }
+  if (header.readUInt32LE(16) !== LMDB_MAGIC && header.readUInt32LE(24) !== LMDB_MAGIC) {
+    throw new StoreUnavailableError(
+      directory,
+      `${file} is not an LMDB environment (corrupted, or a foreign file). Move it away, or choose another path; ` +
+        `tsbatch does not open it, because LMDB could crash the process on it.`,
+    );
+  }
 }
 
 function ensureWritableDirectory(path: string): void {

@@ -1,6 +1,7 @@
 import { Chunk } from '../../domain/chunk.js';
 import { ExitStatus } from '../../domain/exit-status.js';
 import {
+  ChunkTimeoutError,
   InjectedFaultError,
   NonSkippableProcessError,
   NonSkippableReadError,
@@ -17,6 +18,7 @@ import type { ChunkTransaction, ItemWriter } from '../../item/item-writer.js';
 import type { StagedWrite } from '../../repository/records.js';
 import { isPromiseLike } from '../../support/awaitable.js';
 import { mapWithConcurrency } from '../../support/concurrency.js';
+import { withTimeout } from '../../support/timeout.js';
 import { FaultPoint } from '../../support/fault-points.js';
 import { AbstractStep, type StepRunParts } from '../abstract-step.js';
 import type { StepEnvironment } from '../step.js';
@@ -79,7 +81,8 @@ export class ChunkOrientedStep<I, O> extends AbstractStep<ChunkStepParts<I, O>> 
     const retrier = new Retrier(retry, (error, attempt) => logger.warn({ event: 'item.retried', attempt, err: error }, 'Retrying a failed item operation'));
     const faultTolerant = this.options.faultTolerance !== NOT_FAULT_TOLERANT;
     const { concurrency, processorConcurrency } = this.options;
-    const committer = new ChunkCommitter(stepExecution, parts, environment, logger, skipPolicy, retrier, faultTolerant, processorConcurrency);
+    const { chunkTimeoutMs } = this.options;
+    const committer = new ChunkCommitter(stepExecution, parts, environment, logger, skipPolicy, retrier, faultTolerant, processorConcurrency, chunkTimeoutMs);
     await runChunkPipeline<I, ProcessOutcome<I, O>[]>({
       reader: parts.reader,
       chunkSize: this.options.chunkSize,
@@ -87,6 +90,8 @@ export class ChunkOrientedStep<I, O> extends AbstractStep<ChunkStepParts<I, O>> 
       listeners: parts.listeners as StepListeners<I, unknown>,
       retrier,
       isSkippableRead: (error) => isSkippableKind(skipPolicy, error),
+      readTimeoutMs: chunkTimeoutMs,
+      onReadTimeout: () => new ChunkTimeoutError(this.name, 'read', chunkTimeoutMs ?? 0),
       // Multi-threaded: up to `concurrency` chunks are processed at once as soon as they are read;
       // writes and commits still happen one chunk at a time, in read order.
       ...(concurrency > 1 ? { prepare: (chunk: ReadChunk<I>) => committer.prepare(chunk), prepareConcurrency: concurrency } : {}),
@@ -165,6 +170,7 @@ class ChunkCommitter<I, O> {
     private readonly retrier: Retrier,
     private readonly faultTolerant: boolean,
     private readonly processorConcurrency: number,
+    private readonly chunkTimeoutMs: number | undefined,
   ) {
     const { listeners } = parts;
     this.processListeners = listeners.has('beforeProcess') || listeners.has('afterProcess') || listeners.has('onProcessError');
@@ -190,7 +196,10 @@ class ChunkCommitter<I, O> {
     const work: ChunkWork<I, O> = { contribution: new StepContribution(), staged: [], skips: [], countAsCommit: true };
     const committedContext = this.step.executionContext.toJSON();
     let output = new Chunk<O>([]);
-    try {
+    // Set when the chunk timed out: work still running in the background must not touch the
+    // step's context afterwards (the failed step stores it, and a restart resumes from it).
+    let abandoned = false;
+    const processAndWrite = async (): Promise<void> => {
       this.applyReads(read, work);
       if (prepared) output = new Chunk(this.applyOutcomes(await prepared, work));
       else {
@@ -202,11 +211,22 @@ class ChunkCommitter<I, O> {
         );
       }
       this.environment.faults?.hit(FaultPoint.BEFORE_WRITE, faultError);
+      if (abandoned) return;
       if (output.size > 0) await this.write(output, work);
       this.environment.faults?.hit(FaultPoint.AFTER_WRITE, faultError);
+      if (abandoned) return;
       await listeners.afterChunk(output);
+      if (abandoned) return;
       await this.updateContext(read);
+    };
+    try {
+      if (this.chunkTimeoutMs === undefined) await processAndWrite();
+      else {
+        const timeoutMs = this.chunkTimeoutMs;
+        await withTimeout(processAndWrite(), timeoutMs, () => new ChunkTimeoutError(this.step.stepName, 'process and write', timeoutMs));
+      }
     } catch (error) {
+      abandoned = true;
       this.step.executionContext.restore(committedContext);
       this.step.apply(work.contribution);
       this.step.rollbackCount += 1;

@@ -3,6 +3,7 @@ import { ExecutionContext, type ExecutionContextSnapshot } from '../../domain/ex
 import type { ItemReader } from '../../item/item-reader.js';
 import type { ItemStream } from '../../item/item-stream.js';
 import { isPromiseLike } from '../../support/awaitable.js';
+import { withTimeout } from '../../support/timeout.js';
 import type { StepListeners } from '../step-listeners.js';
 import type { Retrier } from './retry-policy.js';
 
@@ -50,6 +51,9 @@ export interface ChunkPipelineOptions<I, P = never> {
   readonly prepare?: (chunk: ReadChunk<I>) => Promise<P>;
   /** How many chunks may be prepared at once (the multi-threaded step's concurrency). @default 1 */
   readonly prepareConcurrency?: number;
+  /** The longest the reading of one chunk may take; then the chunk fails with `onReadTimeout()`. */
+  readonly readTimeoutMs?: number | undefined;
+  readonly onReadTimeout?: () => Error;
   /** Handles one chunk to its commit or throws; runs for one chunk at a time, in read order. */
   readonly handle: (chunk: ReadChunk<I>, prepared: Promise<P> | undefined) => Promise<ChunkVerdict>;
 }
@@ -94,7 +98,7 @@ export async function runChunkPipeline<I, P = never>(options: ChunkPipelineOptio
       while (!cancelled) {
         await gate.take();
         if (cancelled) break;
-        const chunk = await reading.next(chunkSize);
+        const chunk = await readWithin(reading, chunkSize, options);
         if (cancelled) break;
         subscriber.next(chunk);
         if (chunk.exhausted || chunk.readError !== undefined) break;
@@ -127,6 +131,17 @@ export async function runChunkPipeline<I, P = never>(options: ChunkPipelineOptio
     );
   } finally {
     await producerDone;
+  }
+}
+
+/** Reads one chunk, or yields a failed chunk when reading takes longer than the read timeout. */
+async function readWithin<I>(reading: ChunkReading<I>, chunkSize: number, options: Pick<ChunkPipelineOptions<I>, 'readTimeoutMs' | 'onReadTimeout'>): Promise<ReadChunk<I>> {
+  const { readTimeoutMs, onReadTimeout } = options;
+  if (readTimeoutMs === undefined || !onReadTimeout) return reading.next(chunkSize);
+  try {
+    return await withTimeout(reading.next(chunkSize), readTimeoutMs, onReadTimeout);
+  } catch (error) {
+    return { items: [], exhausted: false, readFailures: [], readError: error, readerState: {} };
   }
 }
 

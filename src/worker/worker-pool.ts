@@ -20,6 +20,9 @@ export class WorkerPool {
 
   constructor(threads: number) {
     this.piscina = new Piscina({ filename: WORKER_ENTRY, minThreads: threads, maxThreads: threads, idleTimeout: 30_000 });
+    // Errors of the pool itself (a message for a task it has already given up on while it is being
+    // destroyed) concern no task; unheard, piscina would turn them into an uncaught exception.
+    this.piscina.on('error', () => undefined);
   }
 
   get state(): WorkerPoolState {

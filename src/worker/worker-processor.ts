@@ -24,6 +24,9 @@ export function workerProcessor<I, O>(moduleUrl: URL | string, options: WorkerPr
   const url = typeof moduleUrl === 'string' ? moduleUrl : moduleUrl.href;
   const threads = options.threads ?? 2;
   let pool: WorkerPool | undefined;
+  // One processor may serve several step executions at once (partitions): the pool lives while any
+  // of them is open.
+  let openCount = 0;
 
   const processChunk = async (items: readonly I[]): Promise<Array<WorkerItemOutcome<O>>> => {
     pool ??= new WorkerPool(threads);
@@ -41,11 +44,15 @@ export function workerProcessor<I, O>(moduleUrl: URL | string, options: WorkerPr
       return outcome.output;
     },
     open(): void {
+      openCount += 1;
       pool ??= new WorkerPool(threads);
     },
     async close(): Promise<void> {
-      await pool?.close();
+      openCount = Math.max(0, openCount - 1);
+      if (openCount > 0) return;
+      const closing = pool;
       pool = undefined;
+      await closing?.close();
     },
   };
 }

@@ -316,7 +316,8 @@ class ChunkCommitter<I, O> {
   private async processWholeChunk(items: readonly I[], processor: ItemProcessor<I, O> & ItemStream): Promise<ProcessOutcome<I, O>[]> {
     const { listeners } = this.parts;
     if (this.processListeners) for (const item of items) await listeners.beforeProcess(item);
-    const outcomes = await processor.processChunk!(items);
+    // A thread that died rejects the whole chunk's task; the retry policy decides whether to try again.
+    const outcomes = await this.retrier.call(() => processor.processChunk!(items));
     return mapWithConcurrency(items, this.processorConcurrency, async (item, index): Promise<ProcessOutcome<I, O>> => {
       let outcome = outcomes[index] ?? { error: new Error(`processChunk returned no outcome for item ${index}`) };
       if ('error' in outcome && this.retrier.enabled && this.retrier.isRetryable(outcome.error)) {

@@ -75,6 +75,7 @@ export async function runChunkPipeline<I, P = never>(options: ChunkPipelineOptio
   const concurrency = prepare ? Math.max(1, options.prepareConcurrency ?? 1) : 1;
   const gate = new CreditGate(readAhead + concurrency);
   const preparing = new CreditGate(concurrency);
+  const inFlight = new Set<Promise<unknown>>();
   const startPreparing = (chunk: ReadChunk<I>): Promise<P> | undefined => {
     if (!prepare) return undefined;
     const prepared = (async () => {
@@ -85,8 +86,10 @@ export async function runChunkPipeline<I, P = never>(options: ChunkPipelineOptio
         preparing.give();
       }
     })();
-    // A chunk dropped after a failure or a stop is never awaited; its rejection is not news.
-    prepared.catch(() => undefined);
+    // A chunk dropped after a failure or a stop is never handled, but it is waited for (below)
+    // so that the step closes its streams only when no work on them is left; its rejection is not news.
+    const settled = prepared.catch(() => undefined).finally(() => inFlight.delete(settled));
+    inFlight.add(settled);
     return prepared;
   };
   let producerDone: Promise<void> = Promise.resolve();
@@ -131,6 +134,7 @@ export async function runChunkPipeline<I, P = never>(options: ChunkPipelineOptio
     );
   } finally {
     await producerDone;
+    await Promise.all([...inFlight]);
   }
 }
 

@@ -118,3 +118,19 @@ describe('an execution context that grows too large', () => {
     await runtime.close();
   });
 });
+
+describe('very large chunks', () => {
+  it('a chunk that stages 200,000 writes commits them all', async () => {
+    const runtime = await BatchRuntime.open({ inMemory: true, logger: false });
+    const big = step('big')
+      .chunk<number>(200_000)
+      .reader(() => iterableReader(() => Array.from({ length: 200_000 }, (_, i) => i)))
+      .writer({ write: (chunk, transaction) => chunk.items.forEach((n) => transaction.put('big', String(n).padStart(6, '0'), n)) })
+      .build();
+    const execution = await runtime.launcher.run(job('big').start(big).build());
+    expect(execution.status).toBe('COMPLETED');
+    expect(execution.stepExecutions[0]).toMatchObject({ writeCount: 200_000, commitCount: 1 });
+    expect((await runtime.explorer.getStagedValues('big')).length).toBe(200_000);
+    await runtime.close();
+  }, 60_000);
+});

@@ -7,7 +7,7 @@ export class ListItemWriter<T> implements ItemWriter<T> {
   readonly chunks: T[][] = [];
 
   write(chunk: Chunk<T>): void {
-    this.written.push(...chunk.items);
+    for (const item of chunk.items) this.written.push(item);
     this.chunks.push([...chunk.items]);
   }
 }

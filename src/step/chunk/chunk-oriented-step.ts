@@ -361,7 +361,7 @@ class ChunkCommitter<I, O> {
     const attempt: StagedWrite[] = [];
     try {
       await this.writeOnce(chunk, attempt);
-      work.staged.push(...attempt);
+      appendAll(work.staged, attempt);
       work.contribution.incrementWriteCount(chunk.size);
       return;
     } catch (error) {
@@ -391,7 +391,7 @@ class ChunkCommitter<I, O> {
         lastSucceeded = false;
         continue;
       }
-      work.staged.push(...attempt);
+      appendAll(work.staged, attempt);
       contribution.incrementWriteCount(1);
       lastSucceeded = true;
     }
@@ -472,6 +472,11 @@ function isSkippableKind(policy: SkipPolicy, error: unknown): boolean {
   } catch {
     return false;
   }
+}
+
+/** Appends without spreading: a chunk may stage more writes than a call can take as arguments. */
+function appendAll<T>(target: T[], source: readonly T[]): void {
+  for (const element of source) target.push(element);
 }
 
 function nextChunkSequence(step: StepExecution): number {

@@ -1,20 +1,12 @@
-import type { BatchStatus, JobExecution, JobParameterType, StepExecution } from '../index.js';
+import type { BatchStatus, JobExecution, JobParameterType, StepCounts, StepExecution } from '../index.js';
 
 /** One step execution as `--json` prints it; field names are those of StepExecution. */
-export interface StepSummary {
+export interface StepSummary extends StepCounts {
   readonly id: number;
   readonly stepName: string;
   readonly status: BatchStatus;
   readonly exitCode: string;
   readonly exitDescription: string;
-  readonly readCount: number;
-  readonly writeCount: number;
-  readonly filterCount: number;
-  readonly commitCount: number;
-  readonly rollbackCount: number;
-  readonly readSkipCount: number;
-  readonly processSkipCount: number;
-  readonly writeSkipCount: number;
   readonly skipCount: number;
   readonly startTime: string | null;
   readonly endTime: string | null;
@@ -55,14 +47,7 @@ export function summarizeStep(step: StepExecution, now = Date.now()): StepSummar
     status: step.status,
     exitCode: step.exitStatus.exitCode,
     exitDescription: step.exitStatus.exitDescription,
-    readCount: step.readCount,
-    writeCount: step.writeCount,
-    filterCount: step.filterCount,
-    commitCount: step.commitCount,
-    rollbackCount: step.rollbackCount,
-    readSkipCount: step.readSkipCount,
-    processSkipCount: step.processSkipCount,
-    writeSkipCount: step.writeSkipCount,
+    ...step.counts(),
     skipCount: step.skipCount,
     startTime: iso(step.startTime),
     endTime: iso(step.endTime),

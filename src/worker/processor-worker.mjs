@@ -29,14 +29,19 @@ function serialize(error) {
 /** @param {{ kind: 'process-chunk', moduleUrl: string, items: unknown[] }} request */
 export default async function processChunk(request) {
   const processor = await processorOf(request.moduleUrl);
-  const outcomes = [];
-  for (const item of request.items) {
+  const { items } = request;
+  const outputs = new Array(items.length);
+  const errors = [];
+  for (let index = 0; index < items.length; index++) {
     try {
-      const output = await processor(item);
-      outcomes.push({ ok: true, output: output ?? null });
+      let output = processor(items[index]);
+      // Only asynchronous processors pay for an await.
+      if (output !== null && typeof output === 'object' && typeof output.then === 'function') output = await output;
+      outputs[index] = output ?? null;
     } catch (error) {
-      outcomes.push({ ok: false, error: serialize(error) });
+      outputs[index] = null;
+      errors.push([index, serialize(error)]);
     }
   }
-  return { kind: 'process-chunk-result', outcomes };
+  return { kind: 'process-chunk-result', outputs, errors };
 }

@@ -11,11 +11,14 @@ export interface ProcessChunkRequest {
   readonly items: readonly unknown[];
 }
 
-export type ItemOutcome = { readonly ok: true; readonly output: unknown } | { readonly ok: false; readonly error: SerializedError };
-
+/**
+ * One output per item, in order (null where the item was filtered or failed), and the failures
+ * apart as [index, error] pairs: a compact shape, because copying between threads costs per object.
+ */
 export interface ProcessChunkResponse {
   readonly kind: 'process-chunk-result';
-  readonly outcomes: readonly ItemOutcome[];
+  readonly outputs: readonly unknown[];
+  readonly errors: ReadonlyArray<readonly [number, SerializedError]>;
 }
 
 export interface SerializedError {

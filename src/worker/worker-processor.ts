@@ -10,8 +10,8 @@ export interface WorkerProcessorOptions {
 export type WorkerItemOutcome<O> = { readonly output: O | null } | { readonly error: Error };
 
 /**
- * A processor whose work runs on worker threads, for CPU-bound processing: one task per chunk,
- * never per item. `moduleUrl` names an ES module (JavaScript, or anything the threads can load)
+ * A processor whose work runs on worker threads, for CPU-bound processing: each chunk is cut into
+ * one slice per thread (a task of many items each, never one task per item). `moduleUrl` names an ES module (JavaScript, or anything the threads can load)
  * whose default export processes one item: `export default (item) => result` (null filters).
  * Per-item errors come back as errors with the original name, code, message and stack, so skip
  * and retry policies apply to them; a thread that crashes fails (or, with retry, retries) the
@@ -29,9 +29,20 @@ export function workerProcessor<I, O>(moduleUrl: URL | string, options: WorkerPr
   let openCount = 0;
 
   const processChunk = async (items: readonly I[]): Promise<Array<WorkerItemOutcome<O>>> => {
-    pool ??= new WorkerPool(threads);
-    const response = await pool.run({ kind: 'process-chunk', moduleUrl: url, items });
-    return response.outcomes.map((outcome) => (outcome.ok ? { output: outcome.output as O | null } : { error: new WorkerThreadError(outcome.error) }));
+    const running = (pool ??= new WorkerPool(threads));
+    // A chunk is cut into one slice per thread, so that one chunk keeps every thread busy; each
+    // slice is still one task of many items, never one task per item.
+    const sliceSize = Math.max(1, Math.ceil(items.length / threads));
+    const slices: Array<readonly I[]> = [];
+    for (let start = 0; start < items.length; start += sliceSize) slices.push(items.slice(start, start + sliceSize));
+    const responses = await Promise.all(slices.map((slice) => running.run({ kind: 'process-chunk', moduleUrl: url, items: slice })));
+    const outcomes: Array<WorkerItemOutcome<O>> = [];
+    for (const response of responses) {
+      const offset = outcomes.length;
+      for (const output of response.outputs) outcomes.push({ output: output as O | null });
+      for (const [index, error] of response.errors) outcomes[offset + index] = { error: new WorkerThreadError(error) };
+    }
+    return outcomes;
   };
 
   return {

@@ -318,6 +318,10 @@ class ChunkCommitter<I, O> {
     if (this.processListeners) for (const item of items) await listeners.beforeProcess(item);
     // A thread that died rejects the whole chunk's task; the retry policy decides whether to try again.
     const outcomes = await this.retrier.call(() => processor.processChunk!(items));
+    // The common case, nothing failed and nobody listens: no promise per item.
+    if (!this.processListeners && outcomes.every((outcome) => !('error' in outcome))) {
+      return items.map((item, index) => ({ item, output: (outcomes[index] as { output: O | null } | undefined)?.output ?? null }));
+    }
     return mapWithConcurrency(items, this.processorConcurrency, async (item, index): Promise<ProcessOutcome<I, O>> => {
       let outcome = outcomes[index] ?? { error: new Error(`processChunk returned no outcome for item ${index}`) };
       if ('error' in outcome && this.retrier.enabled && this.retrier.isRetryable(outcome.error)) {

@@ -1,0 +1,541 @@
+/**
+ * Scaling benchmarks: each scaling feature against its baseline, measured in the same run.
+ *
+ *   npx tsx bench/scaling.ts                     # the full run (~4-5 min on the 2-core machine)
+ *   SCALING_QUICK=1 npx tsx bench/scaling.ts     # every figure on small counts (~30 s)
+ *   SCALING_ONLY=async,memory npx tsx bench/scaling.ts
+ *
+ * 1. async: an async processor with a simulated 1 ms I/O call per item (`setTimeout(1)`),
+ *    `processor(io, { concurrency: 64 })` against `concurrency: 1`. Target >= 40x.
+ * 2. cpu: a CPU-bound processor (chained SHA-256, calibrated to ~10 us per item, the module
+ *    test/integration/fixtures/scaling/hash.mjs), `workerProcessor(module, { threads: 2 })` against
+ *    the same step running that module's function on the main thread. Target >= 1.7x on 2 cores.
+ *    Measured alone (one chunk in a worker at a time) and with `taskExecutor({ concurrency })`.
+ * 3. io: the same 1 ms-per-item processor (no processor concurrency): a multi-threaded step
+ *    `taskExecutor({ concurrency: 4 })` and a partitioned step (`rangePartitioner`, gridSize 4)
+ *    against the plain step. Ratio reported.
+ * 4. memory: each setting (plain; async processor x64; multi-threaded x4; partitioned x4) runs
+ *    1,000,000 and 10,000,000 items in a CHILD process (node --expose-gc --import tsx), reporting
+ *    its peak RSS (process.resourceUsage().maxRSS) and the reader's largest lead over the committed
+ *    items, as test/integration/bounded-memory.test.ts measures it (bound: (readAhead +
+ *    concurrency + 1) chunks). Target: peak RSS of 10M within 64 MB of 1M.
+ *
+ * Every run is a real job on a fresh LMDB store (durable commits) in a temp directory, launched
+ * through src/index.ts as a user would; each run checks COMPLETED and its counts. Environment
+ * overrides (all optional): SCALING_ONLY, SCALING_QUICK, SCALING_CHUNK (1000),
+ * SCALING_ASYNC_ITEMS (100000), SCALING_ASYNC_BASELINE_ITEMS (= SCALING_ASYNC_ITEMS),
+ * SCALING_ASYNC_CONCURRENCY (64), SCALING_CPU_ITEMS (1000000), SCALING_CPU_ROUNDS (calibrated),
+ * SCALING_THREADS (2), SCALING_CPU_TASK_CONCURRENCY ("2"), SCALING_IO_ITEMS (20000),
+ * SCALING_IO_CHUNK (100), SCALING_IO_CONCURRENCY (4), SCALING_MEM_SMALL (1000000),
+ * SCALING_MEM_LARGE (10000000), SCALING_MEM_SETTINGS ("plain,async64,mt4,partitioned4").
+ *
+ * Progress goes to stderr; stdout gets the tables and, as its LAST line, one JSON object with
+ * every figure. Other processes on the machine skew the figures: the load average is printed
+ * before and after each part.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BatchRuntime, job, rangePartitioner, step, workerProcessor, type ExecutionContext, type ItemReader, type ItemStream, type Job, type Step } from '../src/index.js';
+
+// ---- settings ------------------------------------------------------------------------------
+
+const QUICK = process.env['SCALING_QUICK'] === '1';
+
+function intFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw.replace(/_/g, ''));
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got '${raw}'`);
+  return value;
+}
+function listFromEnv(name: string, fallback: string): string[] {
+  return (process.env[name] || fallback)
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+}
+
+const HASH_MODULE = new URL('../test/integration/fixtures/scaling/hash.mjs', import.meta.url);
+const THIS_FILE = fileURLToPath(import.meta.url);
+
+const round = (value: number, digits = 0): number => Number(value.toFixed(digits));
+const fmt = (value: number, digits = 0): string => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const progress = (line: string): void => void process.stderr.write(`${line}\n`);
+const load = (): string => loadavg().map((value) => value.toFixed(2)).join(' ');
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+// ---- a run ---------------------------------------------------------------------------------
+
+/** Reads 1..total from a counter (no array), restartable, and reports each read. */
+class CountingReader implements ItemReader<number>, ItemStream {
+  private position = 0;
+  constructor(
+    private readonly first: number,
+    private readonly last: number,
+    private readonly onRead?: () => void,
+  ) {}
+  open(context: ExecutionContext): void {
+    this.position = context.get<number>('bench.position') ?? this.first - 1;
+  }
+  read(): number | null {
+    if (this.position >= this.last) return null;
+    this.onRead?.();
+    return ++this.position;
+  }
+  update(context: ExecutionContext): void {
+    context.put('bench.position', this.position);
+  }
+}
+
+/** A reader over the partition's range (rangePartitioner's partition.min / partition.max). */
+function partitionReader(context: ExecutionContext, onRead?: () => void): CountingReader {
+  return new CountingReader(context.get<number>('partition.min')!, context.get<number>('partition.max')!, onRead);
+}
+
+interface Timed {
+  readonly seconds: number;
+  readonly itemsPerSec: number;
+  readonly cpuSeconds: number;
+}
+
+/** Runs `definition` on a fresh LMDB store, checks that it completed with `items` written, and times it. */
+async function timedRun(definition: Job, items: number, written: () => number): Promise<Timed> {
+  const directory = mkdtempSync(join(tmpdir(), 'tsbatch-scaling-bench-'));
+  const runtime = await BatchRuntime.open({ path: directory, logger: false });
+  try {
+    const cpuBefore = process.cpuUsage();
+    const started = process.hrtime.bigint();
+    const execution = await runtime.launcher.run(definition);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = process.cpuUsage(cpuBefore);
+    const first = execution.stepExecutions[0];
+    if (execution.status !== 'COMPLETED' || first?.writeCount !== items || written() !== items) {
+      throw new Error(
+        `${definition.name}: expected COMPLETED with ${items} items written, got ${execution.status}, ` +
+          `writeCount ${first?.writeCount}, writer saw ${written()}: ${first?.exitStatus.exitDescription.slice(0, 300)}`,
+      );
+    }
+    return { seconds, itemsPerSec: items / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  } finally {
+    await runtime.close();
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+function countingWriter() {
+  let count = 0;
+  return { writer: { write: (chunk: { size: number }) => void (count += chunk.size) }, written: () => count };
+}
+
+const io = async (n: number): Promise<number> => {
+  await sleep(1);
+  return n;
+};
+
+// ---- 1. async processor ----------------------------------------------------------------------
+
+interface AsyncResult {
+  readonly items: number;
+  readonly baselineItems: number;
+  readonly chunkSize: number;
+  readonly concurrency: number;
+  readonly concurrent: Timed;
+  readonly baseline: Timed;
+  readonly ratio: number;
+  readonly target: number;
+  readonly met: boolean;
+  readonly load: { before: string; after: string };
+}
+
+async function benchAsync(): Promise<AsyncResult> {
+  const items = intFromEnv('SCALING_ASYNC_ITEMS', QUICK ? 10_000 : 100_000);
+  const baselineItems = intFromEnv('SCALING_ASYNC_BASELINE_ITEMS', QUICK ? 2_000 : items);
+  const chunkSize = intFromEnv('SCALING_CHUNK', 1000);
+  const concurrency = intFromEnv('SCALING_ASYNC_CONCURRENCY', 64);
+  const before = load();
+  const run = (count: number, c: number) => {
+    const { writer, written } = countingWriter();
+    const definition = job(`async-${c}`)
+      .start(step('async').chunk<number, number>(chunkSize).reader(() => new CountingReader(1, count)).processor(io, { concurrency: c }).writer(writer).build())
+      .build();
+    return timedRun(definition, count, written);
+  };
+  progress(`async: ${items} items at concurrency ${concurrency}, then ${baselineItems} at concurrency 1 (1 ms each: ~${Math.round(baselineItems * 1.15 / 1000)} s)`);
+  const concurrent = await run(items, concurrency);
+  progress(`  concurrency ${concurrency}: ${fmt(concurrent.itemsPerSec)} items/s (${concurrent.seconds.toFixed(2)} s)`);
+  const baseline = await run(baselineItems, 1);
+  progress(`  concurrency 1: ${fmt(baseline.itemsPerSec)} items/s (${baseline.seconds.toFixed(2)} s)`);
+  const ratio = concurrent.itemsPerSec / baseline.itemsPerSec;
+  return { items, baselineItems, chunkSize, concurrency, concurrent, baseline, ratio: round(ratio, 2), target: 40, met: ratio >= 40, load: { before, after: load() } };
+}
+
+// ---- 2. CPU-bound: worker threads ------------------------------------------------------------
+
+interface CpuRun extends Timed {
+  readonly label: string;
+  readonly ratio: number;
+}
+interface CpuResult {
+  readonly items: number;
+  readonly rounds: number;
+  readonly microsPerItemOnMainThread: number;
+  readonly threads: number;
+  readonly chunkSize: number;
+  readonly mainThread: Timed;
+  readonly workers: CpuRun[];
+  readonly best: { label: string; ratio: number };
+  readonly target: number;
+  readonly met: boolean;
+  readonly load: { before: string; after: string };
+}
+
+async function benchCpu(): Promise<CpuResult> {
+  const items = intFromEnv('SCALING_CPU_ITEMS', QUICK ? 100_000 : 1_000_000);
+  const chunkSize = intFromEnv('SCALING_CHUNK', 1000);
+  const threads = intFromEnv('SCALING_THREADS', 2);
+  const taskConcurrencies = listFromEnv('SCALING_CPU_TASK_CONCURRENCY', '2').map(Number);
+  const { default: hash, hashOf } = (await import(HASH_MODULE.href)) as {
+    default: (item: { n: number; rounds: number }) => { n: number; h: string; thread: number };
+    hashOf: (n: number, rounds: number) => string;
+  };
+  // Calibrate the rounds of SHA-256 that take ~10 us on this machine.
+  let rounds = intFromEnv('SCALING_CPU_ROUNDS', 1);
+  if (!process.env['SCALING_CPU_ROUNDS']) {
+    // On CPU time, not wall time: other processes on the machine must not change the workload.
+    for (let i = 0; i < 20_000; i++) hashOf(i, 4); // warm up
+    const cpu0 = process.cpuUsage();
+    for (let i = 0; i < 50_000; i++) hashOf(i, 4);
+    const cpu = process.cpuUsage(cpu0);
+    const perRound = (cpu.user + cpu.system) / 50_000 / 4;
+    rounds = Math.max(1, Math.round(10 / perRound));
+  }
+  const before = load();
+  progress(`cpu: ${items} items, ${rounds} SHA-256 rounds per item, chunk ${chunkSize}, ${threads} worker threads`);
+
+  type Item = { n: number; rounds: number };
+  type Out = { n: number; h: string; thread: number };
+  const reader = (count: number) => () => {
+    const inner = new CountingReader(1, count);
+    return {
+      open: (c: ExecutionContext) => inner.open(c),
+      update: (c: ExecutionContext) => inner.update(c),
+      read: (): Item | null => {
+        const n = inner.read();
+        return n === null ? null : { n, rounds };
+      },
+    };
+  };
+  const runMain = () => {
+    const { writer, written } = countingWriter();
+    const s = step('cpu').chunk<Item, Out>(chunkSize).reader(reader(items)).processor(hash).writer(writer).build();
+    return timedRun(job('cpu-main').start(s).build(), items, written);
+  };
+  const runWorkers = (taskConcurrency: number) => {
+    const { writer, written } = countingWriter();
+    let builder = step('cpu').chunk<Item, Out>(chunkSize).reader(reader(items)).processor(workerProcessor<Item, Out>(HASH_MODULE, { threads })).writer(writer);
+    if (taskConcurrency > 1) builder = builder.taskExecutor({ concurrency: taskConcurrency });
+    return timedRun(job(`cpu-workers-${taskConcurrency}`).start(builder.build()).build(), items, written);
+  };
+
+  const mainThread = await runMain();
+  progress(`  main thread: ${fmt(mainThread.itemsPerSec)} items/s (${mainThread.seconds.toFixed(2)} s, ${((mainThread.seconds * 1e6) / items).toFixed(1)} us/item)`);
+  const workers: CpuRun[] = [];
+  for (const taskConcurrency of [1, ...taskConcurrencies]) {
+    const timed = await runWorkers(taskConcurrency);
+    const label = taskConcurrency === 1 ? `workerProcessor(threads ${threads})` : `workerProcessor(threads ${threads}) + taskExecutor(${taskConcurrency})`;
+    workers.push({ label, ...timed, ratio: round(timed.itemsPerSec / mainThread.itemsPerSec, 2) });
+    progress(`  ${label}: ${fmt(timed.itemsPerSec)} items/s (${timed.seconds.toFixed(2)} s), ${(timed.itemsPerSec / mainThread.itemsPerSec).toFixed(2)}x`);
+  }
+  const best = workers.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+  return {
+    items,
+    rounds,
+    microsPerItemOnMainThread: round((mainThread.seconds * 1e6) / items, 2),
+    threads,
+    chunkSize,
+    mainThread,
+    workers,
+    best: { label: best.label, ratio: best.ratio },
+    target: 1.7,
+    met: workers[0]!.ratio >= 1.7,
+    load: { before, after: load() },
+  };
+}
+
+// ---- 3. multi-threaded and partitioned against plain, I/O-bound --------------------------------
+
+interface IoResult {
+  readonly items: number;
+  readonly chunkSize: number;
+  readonly concurrency: number;
+  readonly plain: Timed;
+  readonly multiThreaded: Timed & { ratio: number };
+  readonly partitioned: Timed & { ratio: number };
+  readonly load: { before: string; after: string };
+}
+
+async function benchIo(): Promise<IoResult> {
+  const items = intFromEnv('SCALING_IO_ITEMS', QUICK ? 2_000 : 20_000);
+  const chunkSize = intFromEnv('SCALING_IO_CHUNK', 100);
+  const concurrency = intFromEnv('SCALING_IO_CONCURRENCY', 4);
+  const before = load();
+  progress(`io: ${items} items at 1 ms each, chunk ${chunkSize}: plain, taskExecutor(${concurrency}), partitioned gridSize ${concurrency}`);
+  const plainStep = (name: string, writer: { write: (chunk: { size: number }) => void }, partitioned: boolean) =>
+    step(name)
+      .chunk<number, number>(chunkSize)
+      .reader((s) => (partitioned ? partitionReader(s.executionContext) : new CountingReader(1, items)))
+      .processor(io)
+      .writer(writer);
+
+  let w = countingWriter();
+  const plain = await timedRun(job('io-plain').start(plainStep('io', w.writer, false).build()).build(), items, w.written);
+  progress(`  plain: ${fmt(plain.itemsPerSec)} items/s (${plain.seconds.toFixed(2)} s)`);
+  w = countingWriter();
+  const mt = await timedRun(job('io-mt').start(plainStep('io', w.writer, false).taskExecutor({ concurrency }).build()).build(), items, w.written);
+  progress(`  multi-threaded x${concurrency}: ${fmt(mt.itemsPerSec)} items/s (${mt.seconds.toFixed(2)} s), ${(mt.itemsPerSec / plain.itemsPerSec).toFixed(2)}x`);
+  w = countingWriter();
+  const manager: Step = step('io')
+    .partitioner(rangePartitioner({ min: 1, max: items }), { gridSize: concurrency })
+    .step(plainStep('io-worker', w.writer, true).build())
+    .build();
+  const partitioned = await timedRun(job('io-partitioned').start(manager).build(), items, w.written);
+  progress(`  partitioned x${concurrency}: ${fmt(partitioned.itemsPerSec)} items/s (${partitioned.seconds.toFixed(2)} s), ${(partitioned.itemsPerSec / plain.itemsPerSec).toFixed(2)}x`);
+  return {
+    items,
+    chunkSize,
+    concurrency,
+    plain,
+    multiThreaded: { ...mt, ratio: round(mt.itemsPerSec / plain.itemsPerSec, 2) },
+    partitioned: { ...partitioned, ratio: round(partitioned.itemsPerSec / plain.itemsPerSec, 2) },
+    load: { before, after: load() },
+  };
+}
+
+// ---- 4. memory, in child processes ---------------------------------------------------------------
+
+type MemorySetting = 'plain' | 'async64' | 'mt4' | 'partitioned4';
+const READ_AHEAD = 1;
+
+interface ChildMemory {
+  readonly setting: MemorySetting;
+  readonly items: number;
+  readonly chunkSize: number;
+  readonly seconds: number;
+  /** process.resourceUsage().maxRSS at the end, in MB. */
+  readonly peakRssMb: number;
+  /** heapUsed after a full GC at the end, in MB. */
+  readonly heapAfterGcMb: number;
+  /** The reader's largest lead over the committed items (max over partitions when partitioned). */
+  readonly maxLead: number;
+  /** (readAhead + chunk concurrency + 1) x chunkSize (per partition when partitioned). */
+  readonly leadBound: number;
+}
+
+/** The child side: runs one setting once and prints its figures as one JSON line. */
+async function memoryChild(setting: MemorySetting, items: number, chunkSize: number): Promise<void> {
+  const directory = mkdtempSync(join(tmpdir(), 'tsbatch-scaling-mem-'));
+  const runtime = await BatchRuntime.open({ path: directory, logger: false });
+  // Lead = items read - items committed, per reader (one per partition). A chunk's items tell
+  // which reader it came from (the processors here return the item itself), so the probe is
+  // found by range.
+  const probes: Array<{ min: number; max: number; read: number; committed: number; lead: number }> = [];
+  const probeFor = (min: number, max: number) => {
+    const probe = { min, max, read: 0, committed: 0, lead: 0 };
+    probes.push(probe);
+    return probe;
+  };
+  let written = 0;
+  const partitioned = setting === 'partitioned4';
+  const chunkConcurrency = setting === 'mt4' ? 4 : 1;
+  let builder = step(partitioned ? 'mem-worker' : 'mem')
+    .chunk<number, number>(chunkSize)
+    .readAhead(READ_AHEAD)
+    .reader((s) => {
+      const min = partitioned ? s.executionContext.get<number>('partition.min')! : 1;
+      const max = partitioned ? s.executionContext.get<number>('partition.max')! : items;
+      const probe = probeFor(min, max);
+      return new CountingReader(min, max, () => void (probe.lead = Math.max(probe.lead, ++probe.read - probe.committed)));
+    })
+    .writer({ write: (chunk) => void (written += chunk.size) })
+    // afterChunk runs just before the chunk's commit: from then on its items no longer count.
+    .listener({
+      afterChunk: (chunk) => {
+        const first = chunk.items[0];
+        if (first === undefined) return;
+        const probe = probes.find((p) => p.min <= first && first <= p.max)!;
+        probe.committed += chunk.size;
+      },
+    });
+  builder = setting === 'async64' ? builder.processor(async (n) => n, { concurrency: 64 }) : builder.processor((n) => n);
+  if (setting === 'mt4') builder = builder.taskExecutor({ concurrency: 4 });
+  const definition = partitioned
+    ? job('mem-partitioned')
+        .start(step('mem').partitioner(rangePartitioner({ min: 1, max: items }), { gridSize: 4 }).step(builder.build()).build())
+        .build()
+    : job(`mem-${setting}`).start(builder.build()).build();
+
+  const started = process.hrtime.bigint();
+  const execution = await runtime.launcher.run(definition);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await runtime.close();
+  rmSync(directory, { recursive: true, force: true });
+  if (execution.status !== 'COMPLETED' || written !== items) {
+    throw new Error(`memory child ${setting}: ${execution.status}, wrote ${written} of ${items}`);
+  }
+  (globalThis as { gc?: () => void }).gc?.();
+  const result: ChildMemory = {
+    setting,
+    items,
+    chunkSize,
+    seconds: round(seconds, 2),
+    peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
+    heapAfterGcMb: round(process.memoryUsage().heapUsed / 1024 / 1024, 1),
+    maxLead: Math.max(...probes.map((probe) => probe.lead)),
+    leadBound: (READ_AHEAD + chunkConcurrency + 1) * chunkSize,
+  };
+  console.log(JSON.stringify(result));
+}
+
+async function runMemoryChild(setting: MemorySetting, items: number, chunkSize: number): Promise<ChildMemory> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', THIS_FILE, '--memory-child', setting, String(items), String(chunkSize)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (data: Buffer) => void (stdout += data.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const last = stdout.trim().split('\n').at(-1);
+      if (code !== 0 || !last) reject(new Error(`memory child ${setting} ${items} exited ${code}: ${stdout.slice(-500)}`));
+      else resolve(JSON.parse(last) as ChildMemory);
+    });
+  });
+}
+
+interface MemoryResult {
+  readonly small: number;
+  readonly large: number;
+  readonly chunkSize: number;
+  readonly readAhead: number;
+  readonly settings: Array<{
+    setting: MemorySetting;
+    small: ChildMemory;
+    large: ChildMemory;
+    rssGrowthMb: number;
+    withinTarget: boolean;
+    leadWithinBound: boolean;
+  }>;
+  readonly targetMb: number;
+  readonly met: boolean;
+  readonly load: { before: string; after: string };
+}
+
+async function benchMemory(): Promise<MemoryResult> {
+  const small = intFromEnv('SCALING_MEM_SMALL', QUICK ? 100_000 : 1_000_000);
+  const large = intFromEnv('SCALING_MEM_LARGE', QUICK ? 1_000_000 : 10_000_000);
+  const chunkSize = intFromEnv('SCALING_CHUNK', 1000);
+  const settings = listFromEnv('SCALING_MEM_SETTINGS', 'plain,async64,mt4,partitioned4') as MemorySetting[];
+  const before = load();
+  progress(`memory: ${settings.join(', ')} at ${small} and ${large} items, chunk ${chunkSize}, readAhead ${READ_AHEAD}, each in a child process`);
+  const results: MemoryResult['settings'] = [];
+  for (const setting of settings) {
+    const smallRun = await runMemoryChild(setting, small, chunkSize);
+    const largeRun = await runMemoryChild(setting, large, chunkSize);
+    const rssGrowthMb = round(largeRun.peakRssMb - smallRun.peakRssMb, 1);
+    results.push({
+      setting,
+      small: smallRun,
+      large: largeRun,
+      rssGrowthMb,
+      withinTarget: rssGrowthMb <= 64,
+      leadWithinBound: smallRun.maxLead <= smallRun.leadBound && largeRun.maxLead <= largeRun.leadBound,
+    });
+    progress(
+      `  ${setting}: peak RSS ${smallRun.peakRssMb} MB (${small}) vs ${largeRun.peakRssMb} MB (${large}) = +${rssGrowthMb} MB; ` +
+        `max lead ${largeRun.maxLead} (bound ${largeRun.leadBound}); ${fmt(large / largeRun.seconds)} items/s`,
+    );
+  }
+  return { small, large, chunkSize, readAhead: READ_AHEAD, settings: results, targetMb: 64, met: results.every((r) => r.withinTarget && r.leadWithinBound), load: { before, after: load() } };
+}
+
+// ---- main ----------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const only = new Set(listFromEnv('SCALING_ONLY', 'async,cpu,io,memory'));
+  const began = Date.now();
+  const loadBefore = load();
+  progress(`scaling benchmarks${QUICK ? ' (quick)' : ''}: ${[...only].join(', ')}; load average ${loadBefore} on ${availableParallelism()} cores`);
+  const asyncResult = only.has('async') ? await benchAsync() : undefined;
+  const cpuResult = only.has('cpu') ? await benchCpu() : undefined;
+  const ioResult = only.has('io') ? await benchIo() : undefined;
+  const memoryResult = only.has('memory') ? await benchMemory() : undefined;
+  const seconds = (Date.now() - began) / 1000;
+  const loadAfter = load();
+
+  const rate = (t: Timed) => fmt(t.itemsPerSec);
+  const lines: string[] = ['', `tsbatch scaling benchmarks, Node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${new Date().toISOString()}`, ''];
+  lines.push('| benchmark | setting | items | seconds | items/s | ratio | target | met | CPU us/item (all threads) |', '|---|---|--:|--:|--:|--:|--:|:-:|--:|');
+  const cpuPerItem = (t: Timed, items: number) => ((t.cpuSeconds * 1e6) / items).toFixed(2);
+  if (asyncResult) {
+    const a = asyncResult;
+    lines.push(`| async processor (1 ms I/O per item, chunk ${a.chunkSize}) | concurrency 1 (baseline) | ${fmt(a.baselineItems)} | ${a.baseline.seconds.toFixed(2)} | ${rate(a.baseline)} | 1.00 | | | ${cpuPerItem(a.baseline, a.baselineItems)} |`);
+    lines.push(
+      `| | concurrency ${a.concurrency} | ${fmt(a.items)} | ${a.concurrent.seconds.toFixed(2)} | ${rate(a.concurrent)} | ${a.ratio.toFixed(2)} | >= ${a.target} | ${a.met ? 'yes' : 'NO'} | ${cpuPerItem(a.concurrent, a.items)} |`,
+    );
+  }
+  if (cpuResult) {
+    const c = cpuResult;
+    lines.push(
+      `| CPU-bound (${c.rounds} SHA-256 rounds = ${c.microsPerItemOnMainThread} us/item incl. step, chunk ${c.chunkSize}) | main thread (baseline) | ${fmt(c.items)} | ${c.mainThread.seconds.toFixed(2)} | ${rate(c.mainThread)} | 1.00 | | | ${cpuPerItem(c.mainThread, c.items)} |`,
+    );
+    c.workers.forEach((w, i) =>
+      lines.push(`| | ${w.label} | ${fmt(c.items)} | ${w.seconds.toFixed(2)} | ${rate(w)} | ${w.ratio.toFixed(2)} | ${i === 0 ? `>= ${c.target}` : '(info)'} | ${i === 0 ? (c.met ? 'yes' : 'NO') : w.ratio >= c.target ? '(yes)' : '(no)'} | ${cpuPerItem(w, c.items)} |`),
+    );
+  }
+  if (ioResult) {
+    const r = ioResult;
+    lines.push(`| I/O-bound (1 ms per item, chunk ${r.chunkSize}) | plain step (baseline) | ${fmt(r.items)} | ${r.plain.seconds.toFixed(2)} | ${rate(r.plain)} | 1.00 | | | ${cpuPerItem(r.plain, r.items)} |`);
+    lines.push(`| | taskExecutor(${r.concurrency}) | ${fmt(r.items)} | ${r.multiThreaded.seconds.toFixed(2)} | ${rate(r.multiThreaded)} | ${r.multiThreaded.ratio.toFixed(2)} | report | | ${cpuPerItem(r.multiThreaded, r.items)} |`);
+    lines.push(`| | partitioned, gridSize ${r.concurrency} | ${fmt(r.items)} | ${r.partitioned.seconds.toFixed(2)} | ${rate(r.partitioned)} | ${r.partitioned.ratio.toFixed(2)} | report | | ${cpuPerItem(r.partitioned, r.items)} |`);
+  }
+  if (memoryResult) {
+    const m = memoryResult;
+    lines.push('', `memory (chunk ${m.chunkSize}, readAhead ${m.readAhead}; each run in its own child process)`, '');
+    lines.push(
+      `| setting | peak RSS ${fmt(m.small)} (MB) | peak RSS ${fmt(m.large)} (MB) | growth (MB) | <= ${m.targetMb} MB | max lead ${fmt(m.large)} | lead bound | heap after GC (MB) | items/s ${fmt(m.large)} |`,
+      '|---|--:|--:|--:|:-:|--:|--:|--:|--:|',
+    );
+    for (const s of m.settings) {
+      lines.push(
+        `| ${s.setting} | ${s.small.peakRssMb} | ${s.large.peakRssMb} | ${s.rssGrowthMb} | ${s.withinTarget ? 'yes' : 'NO'} | ${s.large.maxLead} | ${s.large.leadBound} ${s.leadWithinBound ? '' : '(EXCEEDED)'} | ${s.large.heapAfterGcMb} | ${fmt(m.large / s.large.seconds)} |`,
+      );
+    }
+  }
+  lines.push('', `total ${seconds.toFixed(1)} s; load average before ${loadBefore}, after ${loadAfter} (${availableParallelism()} cores: a load above ~1 means other work shared them)`);
+  console.log(lines.join('\n'));
+  console.log(
+    JSON.stringify({
+      benchmark: 'scaling',
+      quick: QUICK,
+      node: process.version,
+      cores: availableParallelism(),
+      date: new Date().toISOString(),
+      seconds: round(seconds, 1),
+      loadAverageBefore: loadBefore,
+      loadAverageAfter: loadAfter,
+      async: asyncResult,
+      cpu: cpuResult,
+      io: ioResult,
+      memory: memoryResult,
+    }),
+  );
+}
+
+if (process.argv[2] === '--memory-child') {
+  await memoryChild(process.argv[3] as MemorySetting, Number(process.argv[4]), Number(process.argv[5]));
+} else {
+  await main();
+}

@@ -1,4 +1,6 @@
-import { isRunningStatus } from '../domain/batch-status.js';
+import { jobExecutionMachine } from '../../machines/job-execution.js';
+import { stepExecutionMachine } from '../../machines/step-execution.js';
+import { nextStatus } from '../../machines/status-transition.js';
 import { Keys } from './keys.js';
 import type { KvTransaction } from './kv-store.js';
 import type { ContextRecord, JobExecutionRecord, StepExecutionRecord } from './records.js';
@@ -13,9 +15,11 @@ export const ORPHANED_EXIT_CODE = 'ORPHANED';
  * while recovering leaves either nothing changed or everything, and the next start can retry.
  */
 export function writeOrphanFailure(tx: KvTransaction, execution: JobExecutionRecord, description: string, now: number): void {
+  if (!nextStatus(jobExecutionMachine, execution.status, { type: 'FAIL' }).allowed) return;
   for (const { value: stepId } of tx.range<number>(Keys.stepsOfExecutionPrefix(execution.id))) {
     const step = tx.get<StepExecutionRecord>(Keys.stepExecution(stepId));
-    if (!step || !isRunningStatus(step.status)) continue;
+    // The lifecycle decides here too: only a running step can FAIL.
+    if (!step || !nextStatus(stepExecutionMachine, step.status, { type: 'FAIL' }).allowed) continue;
     tx.put(Keys.stepExecution(stepId), {
       ...step,
       status: 'FAILED',

@@ -134,3 +134,12 @@ describe('very large chunks', () => {
     await runtime.close();
   }, 60_000);
 });
+
+describe('a store path nobody can create', () => {
+  it('is refused with STORE_UNAVAILABLE naming the path (even for root: /proc takes no new directories)', async () => {
+    await expect(BatchRuntime.open({ path: '/proc/tsbatch-store', logger: false })).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      message: expect.stringContaining('/proc/tsbatch-store'),
+    });
+  });
+});

@@ -1,5 +1,5 @@
 import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { StoreUnavailableError } from '../../domain/errors.js';
 import type { KvReader, KvStore, KvTransaction, RangeOptions } from '../kv-store.js';
@@ -118,7 +118,9 @@ function ensureWritableDirectory(path: string): void {
     throw new StoreUnavailableError(path, 'it is a file, but the store needs a directory. Choose another path or remove the file.');
   }
   try {
-    if (!stats) mkdirSync(path, { recursive: true });
+    // Recursive mkdir only when a parent is missing: on some file systems (/proc) Node's recursive
+    // mkdir of a directory that can never be made loops forever instead of failing.
+    if (!stats) mkdirSync(path, { recursive: !statSync(dirname(path), { throwIfNoEntry: false }) });
     accessSync(path, constants.R_OK | constants.W_OK);
   } catch (error) {
     throw new StoreUnavailableError(

@@ -24,7 +24,7 @@ import { BatchRuntime, RepeatStatus, job, step, type JobExecution } from '../../
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('./fixtures/restart-job.ts', import.meta.url));
-const POSITION_KEY = 'numbers.position';
+import { POSITION_KEY } from './fixtures/number-reader.js';
 const FILE_BYTES_KEY = 'lines.bytes';
 const CHILD_TIMEOUT_MS = 45_000;
 

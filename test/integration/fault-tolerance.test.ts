@@ -23,6 +23,7 @@ import {
   type JobExecution,
   type Step,
   type StepExecution,
+  type StepCounts,
 } from '../../src/index.js';
 
 // ---- helpers --------------------------------------------------------------------------------
@@ -50,28 +51,11 @@ class OtherTransientError extends Error {
   override readonly name = 'OtherTransientError';
 }
 
-interface Counts {
-  readonly readCount: number;
-  readonly writeCount: number;
-  readonly filterCount: number;
-  readonly commitCount: number;
-  readonly rollbackCount: number;
-  readonly readSkipCount: number;
-  readonly processSkipCount: number;
-  readonly writeSkipCount: number;
-}
+/** The eight counters, as StepExecution.counts() returns them. */
+type Counts = StepCounts;
 
 function countsOf(s: StepExecution): Counts {
-  return {
-    readCount: s.readCount,
-    writeCount: s.writeCount,
-    filterCount: s.filterCount,
-    commitCount: s.commitCount,
-    rollbackCount: s.rollbackCount,
-    readSkipCount: s.readSkipCount,
-    processSkipCount: s.processSkipCount,
-    writeSkipCount: s.writeSkipCount,
-  };
+  return s.counts();
 }
 
 /** All eight counts; those not given are 0. */

@@ -38,6 +38,7 @@ import {
   type JobExecution,
   type JsonValue,
   type StepExecution,
+  type StepCounts,
 } from '../../src/index.js';
 
 // ---- helpers --------------------------------------------------------------------------------
@@ -154,26 +155,9 @@ function stagingWriter<T extends JsonValue>(
   } as ItemWriter<T> & ItemStream;
 }
 
-interface Counts {
-  readCount: number;
-  writeCount: number;
-  filterCount: number;
-  commitCount: number;
-  rollbackCount: number;
-  readSkipCount: number;
-  processSkipCount: number;
-  writeSkipCount: number;
-}
-const countsOf = (s: StepExecution): Counts => ({
-  readCount: s.readCount,
-  writeCount: s.writeCount,
-  filterCount: s.filterCount,
-  commitCount: s.commitCount,
-  rollbackCount: s.rollbackCount,
-  readSkipCount: s.readSkipCount,
-  processSkipCount: s.processSkipCount,
-  writeSkipCount: s.writeSkipCount,
-});
+/** The eight counters, as StepExecution.counts() returns them. */
+type Counts = StepCounts;
+const countsOf = (s: StepExecution): Counts => s.counts();
 const counts = (partial: Partial<Counts>): Counts => ({
   readCount: 0,
   writeCount: 0,

@@ -28,7 +28,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BatchRuntime, job, step, type Chunk, type JobExecution, type StepExecution, type StepListener } from '../../src/index.js';
+import { BatchRuntime, job, step, type Chunk, type JobExecution, type StepExecution, type StepListener, type StepCounts } from '../../src/index.js';
 
 // ---- the plan -------------------------------------------------------------------------------
 
@@ -186,16 +186,8 @@ class World {
 
 // ---- the reference model --------------------------------------------------------------------
 
-interface Counts {
-  readCount: number;
-  writeCount: number;
-  filterCount: number;
-  commitCount: number;
-  rollbackCount: number;
-  readSkipCount: number;
-  processSkipCount: number;
-  writeSkipCount: number;
-}
+/** The eight counters; the model below counts them up as it goes. */
+type Counts = { -readonly [K in keyof StepCounts]: StepCounts[K] };
 
 interface Outcome {
   readonly status: 'COMPLETED' | 'FAILED';
@@ -404,16 +396,7 @@ async function runReal(plan: Plan): Promise<{ outcome: Outcome; exitDescription:
     outcome: {
       status: s.status as Outcome['status'],
       exitCode: s.exitStatus.exitCode,
-      counts: {
-        readCount: s.readCount,
-        writeCount: s.writeCount,
-        filterCount: s.filterCount,
-        commitCount: s.commitCount,
-        rollbackCount: s.rollbackCount,
-        readSkipCount: s.readSkipCount,
-        processSkipCount: s.processSkipCount,
-        writeSkipCount: s.writeSkipCount,
-      },
+      counts: s.counts(),
       written: world.written,
       skips,
     },

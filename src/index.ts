@@ -148,5 +148,35 @@ export {
   NonSkippableWriteError,
   NonErrorThrownError,
   ChunkTimeoutError,
+  RetryLaterError,
+  NonRetryableError,
+  NoSuchWorkChunkJobError,
+  NoSuchWorkChunkInstanceError,
+  WorkChunkInstanceEndedError,
   asError,
 } from './domain/errors.js';
+
+// Work-chunk jobs (the HAPI FHIR batch2 model)
+export { workChunkJob, WorkChunkJobBuilder, WorkChunkStepChain, WorkChunkJobTail } from './workchunk/work-chunk-job.js';
+export type {
+  WorkChunkJobDefinition,
+  WorkChunkInfo,
+  WorkChunkSink,
+  WarningSink,
+  ReportSink,
+  FirstStepContext,
+  StepContext as WorkStepContext,
+  RunOutcome,
+  FirstStepWorker,
+  IntermediateStepWorker,
+  LastStepWorker,
+  WorkChunkReducer,
+  ReducerContext,
+  WorkChunkRetryPolicy,
+  WorkChunkInstanceOutcome,
+} from './workchunk/work-chunk-job.js';
+export type { WorkChunkCoordinator, WorkChunkOptions, WorkChunkProgressEvent, StartOptions as WorkChunkStartOptions, WaitOptions as WorkChunkWaitOptions } from './workchunk/coordinator.js';
+export type { WorkChunkInstance, WorkChunkView } from './workchunk/work-chunk-instance.js';
+export type { InstanceQuery as WorkChunkInstanceQuery } from './workchunk/work-chunk-repository.js';
+export type { MaintenanceReport as WorkChunkMaintenanceReport } from './workchunk/maintenance.js';
+export { WorkChunkStatus, WorkChunkInstanceStatus } from './domain/work-chunk-status.js';

@@ -31,6 +31,11 @@ export const BatchErrorCode = {
   FLOW_EXECUTION: 'FLOW_EXECUTION',
   NON_ERROR_THROWN: 'NON_ERROR_THROWN',
   CHUNK_TIMEOUT: 'CHUNK_TIMEOUT',
+  RETRY_LATER: 'RETRY_LATER',
+  NON_RETRYABLE: 'NON_RETRYABLE',
+  NO_SUCH_WORK_CHUNK_JOB: 'NO_SUCH_WORK_CHUNK_JOB',
+  NO_SUCH_WORK_CHUNK_INSTANCE: 'NO_SUCH_WORK_CHUNK_INSTANCE',
+  WORK_CHUNK_INSTANCE_ENDED: 'WORK_CHUNK_INSTANCE_ENDED',
 } as const;
 
 export type BatchErrorCode = (typeof BatchErrorCode)[keyof typeof BatchErrorCode];
@@ -356,5 +361,57 @@ export class ChunkTimeoutError extends BatchError {
       `Step '${stepName}': a chunk took longer than ${timeoutMs} ms to ${phase}; it was rolled back. ` +
         `Check the ${phase === 'read' ? 'reader' : 'processor and writer'} for a hang, or raise chunkTimeoutMs.`,
     );
+  }
+}
+
+/**
+ * Thrown by a work-chunk step to be called again later (an export still being prepared, a rate
+ * limit): the chunk waits in POLL_WAITING for `delayMs`, without counting as an error.
+ */
+export class RetryLaterError extends BatchError {
+  readonly code = BatchErrorCode.RETRY_LATER;
+  constructor(
+    readonly delayMs: number,
+    message = `Asked to be called again in ${delayMs} ms`,
+  ) {
+    super(message);
+  }
+}
+
+/** Thrown by a work-chunk step whose failure no retry can fix: the chunk and its instance fail at once. */
+export class NonRetryableError extends BatchError {
+  readonly code = BatchErrorCode.NON_RETRYABLE;
+}
+
+export class NoSuchWorkChunkJobError extends BatchError {
+  readonly code = BatchErrorCode.NO_SUCH_WORK_CHUNK_JOB;
+  constructor(
+    readonly definitionId: string,
+    readonly version: number | undefined,
+    readonly known: readonly string[],
+  ) {
+    super(
+      `No work-chunk job '${definitionId}'${version === undefined ? '' : ` version ${version}`} is registered. ` +
+        `Known: ${known.length ? known.join(', ') : '(none)'}. Register it with runtime.workChunks.register(definition).`,
+    );
+  }
+}
+
+export class NoSuchWorkChunkInstanceError extends BatchError {
+  readonly code = BatchErrorCode.NO_SUCH_WORK_CHUNK_INSTANCE;
+  constructor(readonly instanceId: string) {
+    super(`No work-chunk job instance with id '${instanceId}' exists in this repository.`);
+  }
+}
+
+/** An action that needs a running instance (cancel) was asked of one that has ended. */
+export class WorkChunkInstanceEndedError extends BatchError {
+  readonly code = BatchErrorCode.WORK_CHUNK_INSTANCE_ENDED;
+  constructor(
+    readonly instanceId: string,
+    readonly status: string,
+    action: string,
+  ) {
+    super(`Work-chunk job instance '${instanceId}' is ${status}; it has ended, so it cannot be ${action}.`);
   }
 }

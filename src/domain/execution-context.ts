@@ -127,6 +127,14 @@ function assertJsonSafe(key: string, value: unknown, seen: Set<object>): void {
 }
 
 /**
+ * Throws ExecutionContextValueError, naming `path`, when `value` would not survive a JSON round
+ * trip unchanged. Work-chunk data and reports are checked with it before they are stored.
+ */
+export function assertJsonValue(path: string, value: unknown): void {
+  assertJsonSafe(path, value, new Set());
+}
+
+/**
  * The most a context may hold, as JSON. Every commit writes the whole context, so a context that
  * holds data instead of positions makes every chunk slower; past this it is refused at the commit.
  */

@@ -3,7 +3,11 @@ import type { Logger } from '../domain/logger.js';
 import { createDefaultLogger, createSilentLogger } from '../observe/pino-logger.js';
 import type { JobExplorer } from '../repository/job-explorer.js';
 import type { JobRepository } from '../repository/job-repository.js';
-import { createInMemoryJobRepository, openLmdbJobRepository } from '../repository/open-repository.js';
+import { KvJobRepository } from '../repository/kv-job-repository.js';
+import type { KvStore } from '../repository/kv-store.js';
+import { MemoryKvStore } from '../repository/in-memory/memory-kv-store.js';
+import { LmdbKvStore } from '../repository/lmdb/lmdb-kv-store.js';
+import { WorkChunkCoordinator, type WorkChunkOptions } from '../workchunk/coordinator.js';
 import { systemClock, type Clock } from '../support/clock.js';
 import type { FaultPoints } from '../support/fault-points.js';
 import { JobLauncher } from './job-launcher.js';
@@ -37,6 +41,8 @@ export interface BatchRuntimeOptions {
   readonly leaseMs?: number;
   /** @default 30000 */
   readonly recoveryIntervalMs?: number;
+  /** Work-chunk jobs: chunk workers, leases, maintenance and retention. */
+  readonly workChunks?: WorkChunkOptions;
 }
 
 export interface ShutdownOptions {
@@ -72,6 +78,8 @@ export class BatchRuntime {
   readonly launcher: JobLauncher;
   readonly operator: JobOperator;
   readonly explorer: JobExplorer;
+  /** Work-chunk jobs (the batch2 model): register, start, get, list, cancel, waitFor. */
+  readonly workChunks: WorkChunkCoordinator;
   readonly logger: Logger;
   private currentState: BatchRuntimeState = 'OPEN';
   private readonly running = new RunningExecutions();
@@ -85,6 +93,8 @@ export class BatchRuntime {
     faults: FaultPoints | undefined,
     pollIntervalMs: number,
     recoveryOptions: RecoveryOptions,
+    store: KvStore,
+    workChunkOptions: WorkChunkOptions | undefined,
   ) {
     this.logger = logger;
     this.explorer = repository;
@@ -116,6 +126,10 @@ export class BatchRuntime {
       pollIntervalMs,
       isOwnerGone: (owner, heartbeat) => this.recovery.isOwnerGone(owner, heartbeat),
     });
+    this.workChunks = new WorkChunkCoordinator(
+      { store, clock, logger, owner, faults, isOwnerGone: (chunkOwner, heartbeat) => this.recovery.isOwnerGone(chunkOwner, heartbeat), assertOpen },
+      workChunkOptions,
+    );
   }
 
   /** Opens (creating if needed) the store and returns a runtime ready to launch jobs. */
@@ -123,15 +137,24 @@ export class BatchRuntime {
     const logger = options.logger === false ? createSilentLogger() : (options.logger ?? createDefaultLogger());
     const clock = options.clock ?? systemClock;
     const repositoryOptions = { clock, ...(options.faults ? { faults: options.faults } : {}) };
-    const repository = options.inMemory
-      ? createInMemoryJobRepository(repositoryOptions)
-      : openLmdbJobRepository(options.path ?? './.tsbatch', repositoryOptions);
-    const runtime = new BatchRuntime(repository, logger, clock, options.faults, options.pollIntervalMs ?? 200, {
-      policy: options.recovery ?? 'restart',
-      heartbeatMs: options.heartbeatMs ?? 5000,
-      leaseMs: options.leaseMs ?? 30_000,
-      intervalMs: options.recoveryIntervalMs ?? 30_000,
-    });
+    // One store holds both models, so a work-chunk commit and a job's records share its transactions.
+    const store = options.inMemory ? new MemoryKvStore() : LmdbKvStore.open(options.path ?? './.tsbatch');
+    const repository = new KvJobRepository(store, repositoryOptions);
+    const runtime = new BatchRuntime(
+      repository,
+      logger,
+      clock,
+      options.faults,
+      options.pollIntervalMs ?? 200,
+      {
+        policy: options.recovery ?? 'restart',
+        heartbeatMs: options.heartbeatMs ?? 5000,
+        leaseMs: options.leaseMs ?? 30_000,
+        intervalMs: options.recoveryIntervalMs ?? 30_000,
+      },
+      store,
+      options.workChunks,
+    );
     await runtime.recovery.start();
     return runtime;
   }
@@ -153,6 +176,7 @@ export class BatchRuntime {
     if (this.currentState !== 'OPEN') return;
     this.currentState = 'CLOSING';
     await Promise.all(this.running.all().map((r) => r.done));
+    await this.workChunks.close();
     await this.closeStore();
   }
 
@@ -181,6 +205,8 @@ export class BatchRuntime {
     await Promise.race([Promise.all(running.map((r) => r.done.then(() => void stopped.push(r.execution.id)))), deadline]);
     clearTimeout(timer);
     const timedOut = running.map((r) => r.execution.id).filter((id) => !stopped.includes(id));
+    // Work chunks are short by design: the ones running finish and commit, the rest stay stored.
+    await this.workChunks.close();
     if (timedOut.length === 0) await this.closeStore();
     else this.logger.warn({ event: 'runtime.shutdown_timed_out', timedOut }, 'Executions did not stop in time; they will be recovered as orphans');
     return { stopped, timedOut };

@@ -41,6 +41,8 @@ const USAGE_CODES: ReadonlySet<string> = new Set([
   'JOB_PARAMETERS_INVALID',
   'DUPLICATE_JOB',
   'INVALID_CONFIGURATION',
+  'NO_SUCH_WORK_CHUNK_JOB',
+  'NO_SUCH_WORK_CHUNK_INSTANCE',
 ]);
 
 /** The stable code and the exit code that an error thrown by a command maps to. */

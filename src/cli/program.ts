@@ -6,6 +6,7 @@ import { jobsCommand } from './commands/jobs.js';
 import { operateCommand, type Operation } from './commands/operate.js';
 import { runCommand, type RunOptions } from './commands/run.js';
 import { showCommand } from './commands/show.js';
+import { workChunksCancelCommand, workChunksListCommand, workChunksShowCommand } from './commands/workchunks.js';
 import { DEFAULT_STORE, type StoreOptions } from './open-runtime.js';
 import type { OutputOptions } from './output.js';
 
@@ -139,6 +140,32 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       },
     );
   }
+
+  const workChunks = program.command('workchunks').description('work-chunk job instances (the batch2 model): list, show, cancel');
+  withCommonOptions(
+    workChunks
+      .command('list')
+      .description('list work-chunk job instances, newest first, with their progress')
+      .option('--definition <id>', 'only instances of this definition')
+      .option('--status <status>', 'only this status (QUEUED, IN_PROGRESS, ERRORED, FINALIZE, COMPLETED, FAILED, CANCELLED)')
+      .option('--limit <n>', 'at most n instances (0 for all)', count, 50),
+  ).action(async (options: CommonOptions & { definition?: string; status?: string; limit: number }) => {
+    exitCode = await workChunksListCommand(options);
+  });
+  withCommonOptions(
+    workChunks
+      .command('show')
+      .description('show one instance: progress, ETA, chunk counts per step and state, errors, report')
+      .argument('<instanceId>', 'the instance')
+      .option('--chunks <n>', 'also list up to n of its chunks', count),
+  ).action(async (id: string, options: CommonOptions & { chunks?: number }) => {
+    exitCode = await workChunksShowCommand(id, options);
+  });
+  withCommonOptions(
+    workChunks.command('cancel').description('cancel an instance: no new chunk starts; running chunks finish').argument('<instanceId>', 'the instance'),
+  ).action(async (id: string, options: CommonOptions) => {
+    exitCode = await workChunksCancelCommand(id, options);
+  });
 
   try {
     await program.parseAsync([...argv]);

@@ -76,8 +76,12 @@ export class ChunkWorkerPool {
   private async runLoop(): Promise<void> {
     let failures = 0;
     while (!this.stopping || this.running.size > 0 || this.finished.length > 0) {
+      // Group commit: runs that are about to finish (quick steps end within a tick) join this
+      // transaction instead of paying for one of their own.
+      if (this.finished.length > 0 && this.finished.length < this.running.size) await new Promise((resolve) => setImmediate(resolve));
       const runs = this.finished;
-      const free = this.stopping ? 0 : this.options.concurrency - this.running.size;
+      // A finished run's slot is free again: its commit and the next claim share the transaction.
+      const free = this.stopping ? 0 : this.options.concurrency - (this.running.size - runs.length);
       let waitMs = this.options.pollIntervalMs;
       if (runs.length === 0) {
         if (free <= 0) {

@@ -130,9 +130,9 @@ export class WorkChunkCoordinator {
   private queues: string[] = [];
 
   /** Makes a definition runnable here; the chunks of its instances are claimed from now on. */
-  register(definition: WorkChunkJobDefinition<unknown> | WorkChunkJobDefinition<never>): void {
+  register<P>(definition: WorkChunkJobDefinition<P>): void {
     this.env.assertOpen('register a work-chunk job');
-    const erased = definition as WorkChunkJobDefinition<unknown>;
+    const erased = definition as unknown as WorkChunkJobDefinition<unknown>;
     let versions = this.definitions.get(erased.id);
     if (!versions) this.definitions.set(erased.id, (versions = new Map()));
     if (versions.has(erased.version)) {

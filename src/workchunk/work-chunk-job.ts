@@ -64,7 +64,7 @@ export interface ReportSink<R> extends WarningSink {
  * reports once. With `initial`, the state is stored with each batch of consumed chunks, so a crash
  * resumes where it stopped; without it, a crash starts the reduction again from the first chunk.
  */
-export interface WorkChunkReducer<P, I, R, S extends JsonValue = JsonValue> {
+export interface WorkChunkReducer<P, I, R, S = JsonValue> {
   initial?(parameters: P): S;
   /** Returns the new state, or nothing when it changed the state in place. */
   consume(data: I, state: S, context: ReducerContext<P>): Awaitable<S | void>;
@@ -203,7 +203,8 @@ export class WorkChunkStepChain<P, I> {
   }
 
   /** A final reducer over every output of the previous step; gated jobs only. */
-  reduce<R, S extends JsonValue = JsonValue>(stepId: string, reducer: WorkChunkReducer<P, I, R, S>): WorkChunkJobTail<P> {
+  /** `S`, the reducer's state, must survive JSON: it is checked each time it is stored. */
+  reduce<R, S = JsonValue>(stepId: string, reducer: WorkChunkReducer<P, I, R, S>): WorkChunkJobTail<P> {
     if (!this.state.gated) {
       throw new InvalidConfigurationError(`Work-chunk job '${this.state.id}': reduce('${stepId}') needs a gated job; call .gated() before .first().`);
     }

@@ -98,7 +98,7 @@ export class WorkChunkCoordinator {
       owner: env.owner,
       logger,
       leaseMs,
-      isOwnerGone: (owner) => env.isOwnerGone(owner, undefined),
+      isOwnerGone: env.isOwnerGone,
       definitionOf,
       onEnded: (instance) => this.afterChange([instance], [instance.id]),
     });

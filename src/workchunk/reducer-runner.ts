@@ -1,6 +1,6 @@
 import { asError } from '../domain/errors.js';
 import { assertJsonValue, type JsonValue } from '../domain/execution-context.js';
-import type { ExecutionOwner } from '../domain/execution-owner.js';
+import type { ExecutionOwner, OwnerHeartbeat } from '../domain/execution-owner.js';
 import type { Logger } from '../domain/logger.js';
 import type { WorkChunkInstanceRecord } from './records.js';
 import type { WorkChunkJobDefinition, WorkChunkReducer } from './work-chunk-job.js';
@@ -11,7 +11,7 @@ export interface ReducerRunnerOptions {
   readonly owner: ExecutionOwner;
   readonly logger: Logger;
   readonly leaseMs: number;
-  readonly isOwnerGone: (owner: ExecutionOwner) => boolean;
+  readonly isOwnerGone: (owner: ExecutionOwner, heartbeat: OwnerHeartbeat | undefined) => boolean;
   readonly definitionOf: (instance: WorkChunkInstanceRecord) => WorkChunkJobDefinition<unknown> | undefined;
   readonly onEnded: (instance: WorkChunkInstanceRecord) => void;
 }

@@ -293,13 +293,20 @@ export class WorkChunkRepository {
   // ---- the reducer ------------------------------------------------------------------------
 
   /** Takes the one reducer lease of a FINALIZE instance, unless a live reducer holds it. */
-  async takeReducer(instanceId: string, owner: ExecutionOwner, leaseMs: number, isOwnerGone: (owner: ExecutionOwner) => boolean): Promise<WorkChunkInstanceRecord | undefined> {
+  async takeReducer(
+    instanceId: string,
+    owner: ExecutionOwner,
+    leaseMs: number,
+    isOwnerGone: (owner: ExecutionOwner, heartbeat: OwnerHeartbeat | undefined) => boolean,
+  ): Promise<WorkChunkInstanceRecord | undefined> {
     return this.store.write((tx) => {
       const wtx = new WorkChunkTransaction(tx, this.now());
       const instance = wtx.instance(instanceId);
       if (!instance || instance.status !== 'FINALIZE') return undefined;
       const held = instance.reducer?.lease;
-      if (held && held.owner.token !== owner.token && held.expiresAt >= wtx.now && !isOwnerGone(held.owner)) return undefined;
+      if (held && held.owner.token !== owner.token && held.expiresAt >= wtx.now && !isOwnerGone(held.owner, tx.get<OwnerHeartbeat>(Keys.heartbeat(held.owner.token)))) {
+        return undefined;
+      }
       instance.reducer = { state: instance.reducer?.state ?? null, consumed: instance.reducer?.consumed ?? 0, lease: { owner, expiresAt: wtx.now + leaseMs } };
       wtx.markDirty(instance);
       wtx.flush();

@@ -41,7 +41,7 @@ export type InputEntry<R> =
       readonly line: number;
       /** 1-based line on which it ends. */
       readonly endLine: number;
-      /** Byte position just after it. */
+      /** Byte position just after it; read only when the position is saved, so a parser may work it out lazily. */
       readonly end: number;
     }
   | {
@@ -95,6 +95,8 @@ export abstract class AbstractFileItemReader<R, T> implements ItemReader<T>, Ite
   private stream: ReadStream | undefined;
   private sink: ByteSink | undefined;
   private offset = 0;
+  /** The last record handed out, whose end becomes `offset` when the position is saved. */
+  private lastRecord: { readonly end: number } | undefined;
   private line = 0;
   private errors = 0;
   private count = 0;
@@ -155,6 +157,7 @@ export abstract class AbstractFileItemReader<R, T> implements ItemReader<T>, Ite
       );
     }
     this.offset = start.offset;
+    this.lastRecord = undefined;
     this.line = start.line;
     this.errors = start.errors;
     this.parsed = 0;
@@ -221,6 +224,10 @@ export abstract class AbstractFileItemReader<R, T> implements ItemReader<T>, Ite
 
   /** Puts the position just after the last record handed out. */
   update(executionContext: ExecutionContext): void {
+    if (this.lastRecord !== undefined) {
+      this.offset = this.lastRecord.end;
+      this.lastRecord = undefined;
+    }
     executionContext.put(this.key('offset'), this.offset);
     executionContext.put(this.key('line'), this.line);
     executionContext.put(this.key('errors'), this.errors);
@@ -274,7 +281,7 @@ export abstract class AbstractFileItemReader<R, T> implements ItemReader<T>, Ite
       this.errors += 1;
       throw this.parseError(entry.line, entry.reason, entry.input, entry.cause);
     }
-    this.offset = entry.end;
+    this.lastRecord = entry;
     this.line = entry.endLine;
     this.errors = 0;
     this.count += 1;

@@ -1,4 +1,3 @@
-import { Parser, type CsvError, type Options as CsvParseOptions } from 'csv-parse';
 import { InvalidConfigurationError, ItemStreamError } from '../../domain/errors.js';
 import type { ExecutionContext } from '../../domain/execution-context.js';
 import {
@@ -8,12 +7,11 @@ import {
   type FileReaderOptions,
   type ResumePoint,
 } from './abstract-file-item-reader.js';
-import { messageOf } from './file-access.js';
-import { LineCounter } from './line-counter.js';
+import { CsvRecordParser, type CsvFirstRecord, type CsvRecord, type CsvSyntax } from './csv-record-parser.js';
 import { excerpt, rejectionReason } from './rejection-reason.js';
+import { LINE_SAFE_ENCODINGS, LineAlignedDecoder } from './text-segment.js';
 
-/** A CSV record as parsed: field values by column name, all strings. */
-export type CsvRecord = Record<string, string>;
+export type { CsvRecord } from './csv-record-parser.js';
 
 /** Turns a parsed record into an item; a throw becomes a ParseError naming the file and line. */
 export type CsvRecordMapper<T> = (record: CsvRecord, lineNumber: number) => T;
@@ -37,17 +35,21 @@ export interface CsvReaderOptions<T> extends FileReaderOptions {
   readonly map?: CsvRecordMapper<T>;
   /** @default ',' */
   readonly delimiter?: string;
-  /** @default '"' */
+  /** '' turns quoting off. @default '"' */
   readonly quote?: string;
-  /** Any encoding that writes line breaks as the bytes LF and CR (UTF-8, Latin-1, ASCII), as line numbers are counted in bytes. @default 'utf8' */
+  /**
+   * 'utf8', 'latin1' or 'ascii' (or their aliases 'utf-8' and 'binary'): the encodings that write
+   * line breaks as the single bytes LF and CR, which restart offsets rely on. @default 'utf8'
+   */
   readonly encoding?: BufferEncoding;
 }
 
 /**
- * Reads a CSV file record by record with csv-parse (streaming: quoting, embedded delimiters and
- * line breaks, LF or CRLF line endings, even mixed, a UTF-8 BOM, blank lines ignored), and restarts
- * by byte offset: a restart starts parsing right after the last committed record instead of
- * re-parsing the file. Lines ended by a lone CR (classic Mac OS) are not recognised.
+ * Reads a CSV file record by record (streaming: quoting, embedded delimiters and line breaks, LF or
+ * CRLF line endings, even mixed, a UTF-8 BOM, blank lines ignored), and restarts by byte offset: a
+ * restart starts parsing right after the last committed record instead of re-parsing the file.
+ * Lines ended by a lone CR (classic Mac OS) are not recognised. The parser is the reader's own
+ * (csv-record-parser.ts says why), with the grammar and messages the reader had with csv-parse.
  *
  * A malformed record (wrong number of fields, a quote left open, a stray quote) makes `read()`
  * throw a ParseError with the file, the 1-based line on which the record starts and the reason;
@@ -71,7 +73,8 @@ export class CsvItemReader<T> extends AbstractFileItemReader<CsvRecord, T> {
   private readonly columns: true | readonly string[];
   private readonly skipHeaderLine: boolean;
   private readonly map: CsvRecordMapper<T> | undefined;
-  private readonly parseOptions: Pick<CsvParseOptions, 'delimiter' | 'quote' | 'encoding'>;
+  private readonly syntax: CsvSyntax;
+  private readonly encoding: BufferEncoding;
   private header: readonly string[] | undefined;
 
   constructor(options: CsvReaderOptions<T>) {
@@ -96,17 +99,23 @@ export class CsvItemReader<T> extends AbstractFileItemReader<CsvRecord, T> {
     this.columns = columns === true ? true : [...columns];
     this.skipHeaderLine = columns === true || header === true;
     this.map = options.map;
-    this.parseOptions = {
-      delimiter: options.delimiter ?? ',',
-      quote: options.quote ?? '"',
-      encoding: options.encoding ?? 'utf8',
+    this.syntax = {
+      delimiter: checkedSyntax(options.path, 'delimiter', options.delimiter ?? ',', false),
+      quote: checkedSyntax(options.path, 'quote', options.quote ?? '"', true),
     };
-    try {
-      // csv-parse checks its options when a parser is built: fail here, not when the step opens.
-      new Parser({ ...this.parseOptions }).destroy();
-    } catch (error) {
-      throw new InvalidConfigurationError(`CSV reader '${options.path}': ${messageOf(error)}`, { cause: error });
+    if (this.syntax.quote !== '' && this.syntax.delimiter.includes(this.syntax.quote)) {
+      throw new InvalidConfigurationError(
+        `CSV reader '${options.path}': the delimiter ${JSON.stringify(this.syntax.delimiter)} holds the quote ${JSON.stringify(this.syntax.quote)}, so fields could not be told apart.`,
+      );
     }
+    const encoding = (options.encoding ?? 'utf8').toLowerCase() as BufferEncoding;
+    if (!LINE_SAFE_ENCODINGS.includes(encoding)) {
+      throw new InvalidConfigurationError(
+        `CSV reader '${options.path}': encoding ${JSON.stringify(encoding)} is not supported; use one of ${LINE_SAFE_ENCODINGS.join(', ')} ` +
+          `(restart offsets need line breaks written as the single bytes LF and CR), or convert the file first.`,
+      );
+    }
+    this.encoding = encoding;
   }
 
   /** The header's names in header mode, once read (or restored from the context); otherwise the configured columns. */
@@ -133,16 +142,8 @@ export class CsvItemReader<T> extends AbstractFileItemReader<CsvRecord, T> {
   }
 
   protected createSink(start: ResumePoint, emit: EntryEmitter<CsvRecord>): ByteSink {
-    return new CsvSink(
-      {
-        path: this.path,
-        parseOptions: this.parseOptions,
-        columns: this.columnsOption(start),
-        fieldNames: () => this.fieldNames,
-      },
-      start,
-      emit,
-    );
+    const parser = new CsvRecordParser(this.syntax, this.firstRecord(start), start.line + 1, emit);
+    return new CsvSink(new LineAlignedDecoder(start.offset, this.encoding), parser, emit);
   }
 
   protected convert(record: CsvRecord, line: number): T {
@@ -155,203 +156,52 @@ export class CsvItemReader<T> extends AbstractFileItemReader<CsvRecord, T> {
     }
   }
 
-  /**
-   * csv-parse's `columns` for a run starting at `start`. It is always an explicit list or a
-   * function returning one, never `false`: csv-parse would otherwise take the first record's
-   * length as the expected one, and after a restart the first record may be the malformed one.
-   */
-  private columnsOption(start: ResumePoint): readonly string[] | ((headerLine: string[]) => string[]) {
+  /** What the first record of a run starting at `start` is: a restart starts past the header line. */
+  private firstRecord(start: ResumePoint): CsvFirstRecord {
     const columns = this.columns;
-    if (start.offset > 0) return columns === true ? [...(this.header ?? [])] : [...columns];
+    if (start.offset > 0) return { kind: 'data', names: columns === true ? [...(this.header ?? [])] : columns };
     if (columns === true) {
-      return (headerLine: string[]) => {
-        this.header = [...headerLine];
-        return headerLine;
+      return {
+        kind: 'names',
+        onHeader: (names) => {
+          this.header = [...names];
+        },
       };
     }
-    return this.skipHeaderLine ? () => [...columns] : [...columns];
+    return this.skipHeaderLine ? { kind: 'skip', names: columns } : { kind: 'data', names: columns };
   }
 }
 
-/** What the CSV sink needs from its reader. */
-interface CsvSinkSettings {
-  readonly path: string;
-  readonly parseOptions: Pick<CsvParseOptions, 'delimiter' | 'quote' | 'encoding'>;
-  /** An explicit list, or a function that takes the header line and returns the names. */
-  readonly columns: readonly string[] | ((headerLine: string[]) => string[]);
-  readonly fieldNames: () => readonly string[] | undefined;
-}
-
-/**
- * csv-parse's stream, with each record taken where the parser pushes it, together with the byte
- * position (`info.bytes`: just after the record's line terminator, CRLF included) and the count of
- * skipped blank lines at that moment. This keeps records in order with the errors csv-parse
- * reports through `on_skip` (its stream output and 'skip' event do not), and it costs less than
- * `on_record`/`info: true`, which copy the whole info object for every record (measured: 1.6 s
- * against 3.7 s for a million records).
- */
-class PositionedParser extends Parser {
-  constructor(
-    options: CsvParseOptions,
-    private readonly onRecord: (record: CsvRecord, bytes: number, emptyLines: number) => void,
-  ) {
-    super(options);
-  }
-
-  override push(chunk: unknown, encoding?: BufferEncoding): boolean {
-    if (chunk === null) return super.push(null, encoding);
-    this.onRecord(chunk as CsvRecord, this.info.bytes, this.info.empty_lines);
-    return true;
-  }
-}
-
-/** Feeds the file's bytes to the parser and turns records and skipped errors into entries, in file order. */
+/** Feeds the file's bytes, cut at line ends and decoded, to the parser. */
 class CsvSink implements ByteSink {
-  private readonly parser: PositionedParser;
-  private readonly lines: LineCounter;
-  /** Line (relative to the resume point) on which the last record ended, and the blank lines seen until then. */
-  private lastEndLine = 0;
-  private lastEmptyLines = 0;
-  /** Line of the last error reported since the last record, to report a broken stretch once. */
-  private lastErrorLine: number | undefined;
-
   constructor(
-    private readonly settings: CsvSinkSettings,
-    private readonly start: ResumePoint,
+    private readonly decoder: LineAlignedDecoder,
+    private readonly parser: CsvRecordParser,
     private readonly emit: EntryEmitter<CsvRecord>,
-  ) {
-    const { columns } = settings;
-    this.lines = new LineCounter(start.offset);
-    this.parser = new PositionedParser(
-      {
-        ...settings.parseOptions,
-        bom: true,
-        // Both, always: csv-parse would otherwise fix the first line ending it meets for the whole
-        // file, and a file mixing CRLF and LF lines (edited on two systems) would fail to parse.
-        record_delimiter: ['\r\n', '\n'],
-        columns: typeof columns === 'function' ? columns : [...columns],
-        skip_empty_lines: true,
-        skip_records_with_error: true,
-        on_skip: (error: CsvError | undefined) => {
-          if (error !== undefined) this.onSkip(error);
-          return undefined;
-        },
-      },
-      (record, bytes, emptyLines) => this.onRecord(record, bytes, emptyLines),
-    );
-    this.parser.on('error', (error) => emit.fail(this.fatal(error)));
-    this.parser.on('finish', () => emit.end());
-    // Records never reach the parser's readable side (see PositionedParser); let that side end.
-    this.parser.resume();
-  }
+  ) {}
 
   write(chunk: Buffer): void {
-    this.lines.feed(chunk);
-    this.parser.write(chunk);
+    const segment = this.decoder.write(chunk);
+    if (segment !== undefined) this.parser.parse(segment, false);
   }
 
   end(): void {
-    this.parser.end();
+    this.parser.parse(this.decoder.end(), true);
+    this.emit.end();
   }
 
-  destroy(): void {
-    this.parser.destroy();
-  }
+  destroy(): void {}
+}
 
-  private onRecord(record: CsvRecord, bytes: number, emptyLines: number): void {
-    const end = this.start.offset + bytes;
-    const endLine = this.lines.lineEndingAt(end);
-    let startLine = this.lastEndLine + 1 + (emptyLines - this.lastEmptyLines);
-    // Not the line after the previous record (and blank lines): a quoted field spans lines, or a bad record preceded.
-    if (startLine !== endLine) startLine = endLine - lineBreaksIn(Object.values(record));
-    this.lastEndLine = endLine;
-    this.lastEmptyLines = emptyLines;
-    this.lastErrorLine = undefined;
-    this.emit.push({ kind: 'record', value: record, line: this.start.line + startLine, endLine: this.start.line + endLine, end });
-  }
-
-  private onSkip(error: CsvError): void {
-    const position = this.start.offset + numberField(error, 'bytes');
-    const emptyLines = numberField(error, 'empty_lines');
-    let line: number;
-    let reason: string;
-    let input: string | undefined;
-    switch (error.code) {
-      case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH':
-      case 'CSV_RECORD_INCONSISTENT_COLUMNS': {
-        // Reported when the record has ended: `bytes` is just after it.
-        const fields = Array.isArray(error['record']) ? (error['record'] as unknown[]).map((f) => String(f)) : [];
-        const endLine = this.lines.lineEndingAt(position);
-        line = endLine - lineBreaksIn(fields);
-        this.lastEndLine = endLine;
-        this.lastEmptyLines = emptyLines;
-        const names = this.settings.fieldNames();
-        reason = names !== undefined ? `expected ${names.length} fields (${names.join(', ')}), found ${fields.length}` : `found ${fields.length} fields`;
-        input = excerpt(JSON.stringify(fields));
-        break;
-      }
-      case 'CSV_QUOTE_NOT_CLOSED':
-        line = this.lastEndLine + 1 + (emptyLines - this.lastEmptyLines);
-        reason = 'a quoted field is not closed: the quote opened here runs to the end of the file';
-        break;
-      case 'INVALID_OPENING_QUOTE':
-        // `bytes` is where the field or record before the fault ended.
-        line = this.lines.breaksBefore(position) + 1;
-        reason = `a quote appears inside an unquoted field${columnOf(error)}; quote the whole field and double any quote inside it ("")`;
-        break;
-      case 'CSV_INVALID_CLOSING_QUOTE':
-        line = this.lines.breaksBefore(position) + 1;
-        reason = `a closing quote is followed by other characters instead of a delimiter or a line end${columnOf(error)}`;
-        break;
-      default:
-        line = this.lines.breaksBefore(position) + 1;
-        reason = withoutRelativeLine(error.message);
-    }
-    // csv-parse may report one broken stretch several times (a bad quote, then the wrong field
-    // count of the same record): one ParseError per line is enough, and one skip.
-    if (line === this.lastErrorLine) return;
-    this.lastErrorLine = line;
-    this.emit.push({ kind: 'error', line: this.start.line + line, reason, ...(input !== undefined ? { input } : {}), cause: error });
-  }
-
-  /**
-   * An error csv-parse does not skip (none is expected with the options above) ends the input. It
-   * is an ItemStreamError, not a ParseError: reading cannot go on past it, so skipping it would
-   * only meet it again.
-   */
-  private fatal(error: Error): Error {
-    const line = this.start.line + this.lines.breaksBefore(this.start.offset + numberField(error, 'bytes')) + 1;
-    return new ItemStreamError(
-      this.settings.path,
-      `Parsing CSV input '${this.settings.path}' stopped near line ${line}: ${withoutRelativeLine(messageOf(error))}`,
-      { cause: error },
+/** A delimiter or quote option, checked: a string without line breaks (the parser cuts the file at line feeds). */
+function checkedSyntax(path: string, option: 'delimiter' | 'quote', value: unknown, mayBeEmpty: boolean): string {
+  if (typeof value !== 'string' || (value === '' && !mayBeEmpty) || /[\r\n]/.test(value)) {
+    throw new InvalidConfigurationError(
+      `CSV reader '${path}': Invalid option ${option}: expected a ${mayBeEmpty ? '' : 'non-empty '}string without line breaks, got ${JSON.stringify(value)}.` +
+        (mayBeEmpty ? ` ('' turns quoting off.)` : ''),
     );
   }
-}
-
-/** Line breaks inside field values: each one is a line of the file the record spans. */
-function lineBreaksIn(values: readonly string[]): number {
-  let breaks = 0;
-  for (const value of values) {
-    for (let i = value.indexOf('\n'); i !== -1; i = value.indexOf('\n', i + 1)) breaks += 1;
-    for (let i = value.indexOf('\r'); i !== -1; i = value.indexOf('\r', i + 1)) if (value[i + 1] !== '\n') breaks += 1;
-  }
-  return breaks;
-}
-
-function numberField(error: Error, field: string): number {
-  const value = (error as unknown as Record<string, unknown>)[field];
-  return typeof value === 'number' ? value : 0;
-}
-
-function columnOf(error: CsvError): string {
-  const column = error['column'];
-  return typeof column === 'string' || typeof column === 'number' ? ` (column ${JSON.stringify(column)})` : '';
-}
-
-/** csv-parse counts lines from where parsing started, which after a restart is not line 1 of the file. */
-function withoutRelativeLine(message: string): string {
-  return message.replace(/\s+(?:at|on) line \d+/g, '');
+  return value;
 }
 
 /**

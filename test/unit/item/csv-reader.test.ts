@@ -61,6 +61,36 @@ describe('CsvItemReader', () => {
     expect(outcomes).toEqual([{ item: { id: '1', name: 'Ada' } }, { item: { id: '2', name: 'Grace' } }]);
   });
 
+  it('keeps the last of repeated names, and no field named after Object.prototype members becomes a prototype', async () => {
+    const path = csvFile('names.csv', 'a,__proto__,a,toString\n1,2,3,4\n');
+    expect(await readAll(csvReader({ path, columns: true }))).toEqual([{ item: { a: '3', toString: '4' } }]);
+    const twice = csvFile('twice.csv', 'a,__proto__,__proto__\n1,2,3\n');
+    const [outcome] = await readAll(csvReader({ path: twice, columns: true }));
+    expect(outcome).toEqual({ item: { a: '1' } });
+    expect(Object.getPrototypeOf((outcome as { item: object }).item)).toBe(Object.prototype);
+  });
+
+  it('honours another quote, or none', async () => {
+    const single = csvFile('single.csv', "id,name\n1,'O\"'Brien, Pat'\n2,\"as is\"\n");
+    expect(await readAll(csvReader({ path: single, columns: true, quote: "'" }))).toEqual([
+      { item: { id: '1', name: "O'Brien, Pat" } },
+      { item: { id: '2', name: '"as is"' } },
+    ]);
+    const none = csvFile('none.csv', 'id,name\n1,"a"\n');
+    expect(await readAll(csvReader({ path: none, columns: true, quote: '' }))).toEqual([{ item: { id: '1', name: '"a"' } }]);
+    expect(() => csvReader({ path: none, columns: true, quote: '\n' })).toThrow(/Invalid option quote/);
+    expect(() => csvReader({ path: none, columns: true, delimiter: ';', quote: ';' })).toThrow(/could not be told apart/);
+  });
+
+  it('reports a malformed header line and still takes its names', async () => {
+    const path = csvFile('bad-header.csv', 'id,na"me\n1,a\n2,b\n');
+    expect(await readAll(csvReader({ path, columns: true }))).toEqual([
+      { parseErrorAt: 1, message: expect.stringContaining(`${path}:1: a quote appears inside an unquoted field (column 1)`) },
+      { item: { id: '1', 'na"me': 'a' } },
+      { item: { id: '2', 'na"me': 'b' } },
+    ]);
+  });
+
   it('honours another delimiter', async () => {
     const path = csvFile('semi.csv', 'id;name\n1;"A;da"\n');
     expect(await readAll(csvReader({ path, columns: true, delimiter: ';' }))).toEqual([{ item: { id: '1', name: 'A;da' } }]);
@@ -225,6 +255,80 @@ describe('CsvItemReader', () => {
         code: 'ITEM_STREAM_FAILED',
         message: expect.stringMatching(/is 3 bytes long, but the step's last commit had read it up to byte 7/),
       });
+    });
+  });
+
+  describe('multi-byte text and file chunks', () => {
+    /**
+     * ~200 KB of records, so that the reader's 64 KiB reads cut through a 3-byte '€' (at 64 KiB)
+     * and through a quoted field holding line breaks (at 128 KiB). Gives the byte end of every
+     * record, and the indexes of the two cut records.
+     */
+    function straddlingFile(): { path: string; ends: number[]; cutCharacter: number; cutField: number } {
+      const lines: string[] = ['id,text\n'];
+      let bytes = Buffer.byteLength('id,text\n');
+      const ends: number[] = [];
+      const add = (line: string): number => {
+        lines.push(line);
+        bytes += Buffer.byteLength(line);
+        ends.push(bytes);
+        return ends.length - 1;
+      };
+      while (bytes < 65_536 - 100) add(`${ends.length + 1},plain ascii text\n`);
+      const prefix = `${ends.length + 1},`;
+      const cutCharacter = add(`${prefix}${'x'.repeat(65_536 - 1 - bytes - prefix.length)}€ and ü after\n`);
+      while (bytes < 131_072 - 30) add(`${ends.length + 1},"żółw, ""quoted"""\n`);
+      const cutField = add(`${ends.length + 1},"a field\r\nholding line breaks\ncrossing the next read"\r\n`);
+      while (bytes < 200_000) add(`${ends.length + 1},日本語 ${ends.length + 1}\n`);
+      return { path: csvFile('straddling.csv', lines.join('')), ends, cutCharacter, cutField };
+    }
+
+    it('decodes characters and quoted fields cut by a read, and saves the exact byte end of each record', async () => {
+      const { path, ends, cutCharacter, cutField } = straddlingFile();
+      expect(ends[cutCharacter - 1]).toBeLessThan(65_536);
+      expect(ends[cutCharacter]).toBeGreaterThan(65_536);
+      expect(ends[cutField - 1]).toBeLessThan(131_072);
+      expect(ends[cutField]).toBeGreaterThan(131_072);
+      const reader = csvReader({ path, columns: true, map: (r) => ({ id: Number(r.id), text: r.text }) });
+      const context = new ExecutionContext();
+      await reader.open(context);
+      const offsets: unknown[] = [];
+      const items: { id: number; text: string | undefined }[] = [];
+      for (let item = await reader.read(); item !== null; item = await reader.read()) {
+        items.push(item);
+        reader.update(context);
+        offsets.push(context.get('csvReader.offset'));
+      }
+      await reader.close();
+      expect(items.map((i) => i.id)).toEqual(ends.map((_, i) => i + 1));
+      expect(offsets).toEqual(ends);
+      expect(items[cutCharacter]?.text).toMatch(/^x+€ and ü after$/);
+      expect(items[cutCharacter + 1]?.text).toBe('żółw, "quoted"');
+      expect(items[cutField]?.text).toBe('a field\r\nholding line breaks\ncrossing the next read');
+      expect(items[cutField + 1]?.text).toBe(`日本語 ${cutField + 2}`);
+    });
+
+    it('resumes after the records around a cut character or field with the rest of the file and the right line numbers', async () => {
+      const { path, ends, cutCharacter, cutField } = straddlingFile();
+      const create = () => csvReader({ path, columns: true, map: (r, line) => `${r.id}@${line}` });
+      const full = await readAll(create());
+      expect(full).toHaveLength(ends.length);
+      // Record i is on line i + 2 (the header is line 1), and the cut field spans three lines.
+      expect(full[cutField]).toEqual({ item: `${cutField + 1}@${cutField + 2}` });
+      expect(full[cutField + 1]).toEqual({ item: `${cutField + 2}@${cutField + 5}` });
+      for (const k of [cutCharacter, cutCharacter + 1, cutField, cutField + 1, ends.length - 1]) {
+        const { before, after } = await readAcrossRestart(create, k);
+        expect([...before, ...after], `restart after ${k} reads`).toEqual(full);
+      }
+    });
+
+    it('reads Latin-1 and rejects encodings whose line breaks are not single bytes', async () => {
+      const path = dir.file('latin1.csv');
+      writeFileSync(path, Buffer.from('id,name\n1,Zoë\n2,Çà\n', 'latin1'));
+      const { before, after, context } = await readAcrossRestart(() => csvReader({ path, columns: true, encoding: 'latin1' }), 1);
+      expect([...before, ...after]).toEqual([{ item: { id: '1', name: 'Zoë' } }, { item: { id: '2', name: 'Çà' } }]);
+      expect(context.get('csvReader.offset')).toBe('id,name\n1,Zoë\n'.length);
+      expect(() => csvReader({ path, columns: true, encoding: 'utf16le' })).toThrow(/encoding "utf16le" is not supported/);
     });
   });
 

@@ -117,6 +117,23 @@ export type {
   StepListener,
 } from './domain/listeners.js';
 export type { Logger, LogBindings } from './domain/logger.js';
+export type {
+  BatchEvent,
+  BatchEventType,
+  BatchEventListener,
+  JobScope,
+  StepScope,
+  JobStartedEvent,
+  JobEndedEvent,
+  StepStartedEvent,
+  StepEndedEvent,
+  ChunkEndedEvent,
+  ItemRetriedEvent,
+  OrphanRecoveredEvent,
+  WorkChunkRunEndedEvent,
+  WorkChunkInstanceEndedEvent,
+} from './domain/batch-event.js';
+export { BATCH_EVENTS_CHANNEL, type BatchEvents } from './observe/batch-events.js';
 
 // Errors
 export {

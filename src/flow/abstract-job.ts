@@ -71,6 +71,12 @@ export abstract class AbstractJob implements Job {
     await transitionJob(repository, clock, execution, { type: 'START' });
     environment.onStarted?.(execution);
     logger.info({ event: 'job.started', parameters: execution.jobParameters.toRecord() }, 'Job started');
+    const events = environment.events;
+    const scope = { jobName: this.name, jobInstanceId: execution.jobInstance.id, jobExecutionId: execution.id };
+    if (events?.active) {
+      const restart = (await repository.getJobExecutions(execution.jobInstance.id)).length > 1;
+      events.publish({ type: 'job.started', ...scope, restart, startTime: execution.startTime ?? clock.now() });
+    }
 
     try {
       for (const listener of this.settings.listeners) await listener.beforeJob?.(execution);
@@ -97,6 +103,16 @@ export abstract class AbstractJob implements Job {
       }
     }
     await this.store(execution, environment, logger);
+    if (events?.active) {
+      events.publish({
+        type: 'job.ended',
+        ...scope,
+        status: execution.status,
+        exitCode: execution.exitStatus.exitCode,
+        exitDescription: execution.exitStatus.exitDescription,
+        durationMs: execution.startTime && execution.endTime ? execution.endTime.getTime() - execution.startTime.getTime() : 0,
+      });
+    }
     logger.info(
       {
         event: 'job.ended',

@@ -1,4 +1,5 @@
 import type { JobExecution } from '../domain/job-execution.js';
+import type { BatchEventSink } from '../domain/batch-event.js';
 import type { JobParameters } from '../domain/job-parameters.js';
 import type { Logger } from '../domain/logger.js';
 import type { StepExecution } from '../domain/step-execution.js';
@@ -20,6 +21,8 @@ export interface JobEnvironment {
   readonly runJob?: (job: Job, parameters: JobParameters) => Promise<JobExecution>;
   /** Told when a step execution begins, so an operator's stop can reach it. */
   readonly onStepStarted?: (execution: JobExecution, stepExecution: StepExecution) => void;
+  /** Where job, step and chunk events go (metrics, tracing, dashboards). */
+  readonly events?: BatchEventSink;
 }
 
 /**

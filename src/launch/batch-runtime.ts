@@ -1,5 +1,6 @@
 import { IllegalStateError } from '../domain/errors.js';
 import type { Logger } from '../domain/logger.js';
+import { BatchEvents } from '../observe/batch-events.js';
 import { createDefaultLogger, createSilentLogger } from '../observe/pino-logger.js';
 import type { JobExplorer } from '../repository/job-explorer.js';
 import type { JobRepository } from '../repository/job-repository.js';
@@ -80,6 +81,8 @@ export class BatchRuntime {
   readonly explorer: JobExplorer;
   /** Work-chunk jobs (the batch2 model): register, start, get, list, cancel, waitFor. */
   readonly workChunks: WorkChunkCoordinator;
+  /** Job, step, chunk and work-chunk events for metrics, tracing and dashboards: `events.subscribe(listener)`. */
+  readonly events: BatchEvents;
   readonly logger: Logger;
   private currentState: BatchRuntimeState = 'OPEN';
   private readonly running = new RunningExecutions();
@@ -98,6 +101,7 @@ export class BatchRuntime {
   ) {
     this.logger = logger;
     this.explorer = repository;
+    this.events = new BatchEvents(logger);
     const owner = currentProcessIdentity();
     const assertOpen = (action: string) => {
       if (this.currentState !== 'OPEN') throw new IllegalStateError('BatchRuntime', this.currentState, action);
@@ -114,8 +118,9 @@ export class BatchRuntime {
       assertOpen,
       owner,
       isOwnerGone: () => (recoveryOptions.policy === 'none' ? undefined : this.recovery.isOwnerGone),
+      events: this.events,
     });
-    this.recovery = new OrphanRecovery(repository, this.registry, this.launcher, owner, recoveryOptions, clock, logger);
+    this.recovery = new OrphanRecovery(repository, this.registry, this.launcher, owner, recoveryOptions, clock, logger, this.events);
     this.operator = new JobOperator({
       repository,
       registry: this.registry,
@@ -127,7 +132,7 @@ export class BatchRuntime {
       isOwnerGone: (owner, heartbeat) => this.recovery.isOwnerGone(owner, heartbeat),
     });
     this.workChunks = new WorkChunkCoordinator(
-      { store, clock, logger, owner, faults, isOwnerGone: (chunkOwner, heartbeat) => this.recovery.isOwnerGone(chunkOwner, heartbeat), assertOpen },
+      { store, clock, logger, owner, faults, events: this.events, isOwnerGone: (chunkOwner, heartbeat) => this.recovery.isOwnerGone(chunkOwner, heartbeat), assertOpen },
       workChunkOptions,
     );
   }

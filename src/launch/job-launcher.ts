@@ -1,3 +1,4 @@
+import type { BatchEventSink } from '../domain/batch-event.js';
 import { JobParameters, type JobParameterInput } from '../domain/job-parameters.js';
 import type { JobExecution } from '../domain/job-execution.js';
 import type { Logger } from '../domain/logger.js';
@@ -27,6 +28,7 @@ export interface LaunchContext {
   readonly owner: ExecutionOwner;
   /** How to tell that another execution's owner is gone; absent when orphans are left alone. */
   readonly isOwnerGone: () => CreateJobExecutionRequest['isOwnerGone'];
+  readonly events: BatchEventSink;
 }
 
 /**
@@ -67,6 +69,7 @@ export class JobLauncher {
       logger: this.context.logger,
       clock: this.context.clock,
       faults: this.context.faults,
+      events: this.context.events,
       onStarted: () => started(),
       runJob: (child, childParameters) => this.run(child, childParameters),
       onStepStarted: (_, stepExecution) => {

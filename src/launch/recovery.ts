@@ -1,5 +1,6 @@
 import { isRunningStatus } from '../domain/batch-status.js';
 import { describeOwner, type ExecutionOwner, type OwnerHeartbeat } from '../domain/execution-owner.js';
+import type { BatchEventSink } from '../domain/batch-event.js';
 import type { Logger } from '../domain/logger.js';
 import type { JobRepository } from '../repository/job-repository.js';
 import type { Clock } from '../support/clock.js';
@@ -44,6 +45,7 @@ export class OrphanRecovery {
     private readonly options: RecoveryOptions,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly events: BatchEventSink,
   ) {}
 
   /** The check the launcher hands to the repository, so a launch can take over an orphaned instance. */
@@ -92,6 +94,7 @@ export class OrphanRecovery {
         const description = `Orphaned: its owner, ${describeOwner(owner)}, is gone. Recovered by ${describeOwner(this.owner)}.`;
         if (!(await this.repository.failOrphan(execution.id, execution.version, description))) continue;
         this.logger.warn({ event: 'job.orphan_recovered', jobName, jobExecutionId: execution.id, owner }, 'Orphaned execution marked FAILED');
+        if (this.events.active) this.events.publish({ type: 'job.orphan_recovered', jobName, jobInstanceId: execution.jobInstance.id, jobExecutionId: execution.id });
         if (this.options.policy !== 'restart') continue;
         const restarted = await this.restart(jobName, execution.id);
         if (restarted !== undefined) {

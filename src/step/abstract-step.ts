@@ -49,6 +49,15 @@ export abstract class AbstractStep<Parts extends StepRunParts> implements Step {
     const logger = environment.logger.child({ stepName: this.name, stepExecutionId: stepExecution.id });
     await transitionStep(repository, clock, stepExecution, { type: 'START' });
     logger.info({ event: 'step.started', restart: stepExecution.executionContext.size > 0 }, 'Step started');
+    const events = environment.events;
+    const scope = {
+      jobName: environment.jobExecution.jobName,
+      jobInstanceId: environment.jobExecution.jobInstance.id,
+      jobExecutionId: environment.jobExecution.id,
+      stepName: stepExecution.stepName,
+      stepExecutionId: stepExecution.id,
+    };
+    if (events?.active) events.publish({ type: 'step.started', ...scope, startTime: stepExecution.startTime ?? clock.now() });
 
     let parts: Parts | undefined;
     let opened: ItemStream[] = [];
@@ -70,6 +79,17 @@ export abstract class AbstractStep<Parts extends StepRunParts> implements Step {
 
     if (parts) await this.runAfterStep(stepExecution, parts, environment, logger);
     await closeStreams(opened, logger);
+    if (events?.active) {
+      events.publish({
+        type: 'step.ended',
+        ...scope,
+        status: stepExecution.status,
+        exitCode: stepExecution.exitStatus.exitCode,
+        exitDescription: stepExecution.exitStatus.exitDescription,
+        durationMs: durationOf(stepExecution) ?? 0,
+        counts: stepExecution.counts(),
+      });
+    }
     logger.info(
       {
         event: 'step.ended',

@@ -1,4 +1,5 @@
 import type { JobExecution } from '../domain/job-execution.js';
+import type { BatchEventSink } from '../domain/batch-event.js';
 import type { Logger } from '../domain/logger.js';
 import type { StepExecution } from '../domain/step-execution.js';
 import type { JobRepository } from '../repository/job-repository.js';
@@ -13,6 +14,8 @@ export interface StepEnvironment {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly faults: FaultPoints | undefined;
+  /** Where step and chunk events go; none when absent. */
+  readonly events?: BatchEventSink;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { BatchEventSink } from '../domain/batch-event.js';
 import { asError, isBatchError, NonErrorThrownError } from '../domain/errors.js';
 import { assertJsonValue, type JsonValue } from '../domain/execution-context.js';
 import type { ExecutionOwner } from '../domain/execution-owner.js';
@@ -21,6 +22,7 @@ export interface ChunkWorkerPoolOptions {
   readonly pollIntervalMs: number;
   readonly definitionOf: (instance: WorkChunkInstanceRecord) => WorkChunkJobDefinition<unknown> | undefined;
   readonly queues: () => readonly string[];
+  readonly events: BatchEventSink;
   /** Called after every transaction with what it changed. */
   readonly onCycle: (result: CycleResult) => void;
 }
@@ -151,7 +153,20 @@ export class ChunkWorkerPool {
       chunkId: chunk.id,
       workStep: step?.id ?? instance.steps[chunk.stepIndex]?.id,
     });
+    const startedAt = performance.now();
     const finish = (outcome: ChunkRunOutcome) => {
+      const { events } = this.options;
+      if (events.active) {
+        events.publish({
+          type: 'workchunk.run_ended',
+          definitionId: instance.definitionId,
+          instanceId: instance.id,
+          chunkId: chunk.id,
+          stepId: instance.steps[chunk.stepIndex]?.id ?? String(chunk.stepIndex),
+          outcome: outcome.kind,
+          durationMs: performance.now() - startedAt,
+        });
+      }
       this.finished.push({ instanceId: instance.id, chunkId: chunk.id, attempt: chunk.attempts, outcome });
       this.poke();
     };

@@ -1,4 +1,5 @@
 import { NoSuchWorkChunkJobError, IllegalStateError, InvalidConfigurationError } from '../domain/errors.js';
+import type { BatchEventSink } from '../domain/batch-event.js';
 import type { JsonValue } from '../domain/execution-context.js';
 import type { ExecutionOwner, OwnerHeartbeat } from '../domain/execution-owner.js';
 import type { Logger } from '../domain/logger.js';
@@ -53,6 +54,7 @@ export interface WorkChunkEnvironment {
   readonly logger: Logger;
   readonly owner: ExecutionOwner;
   readonly faults: FaultPoints | undefined;
+  readonly events: BatchEventSink;
   readonly isOwnerGone: (owner: ExecutionOwner, heartbeat: OwnerHeartbeat | undefined) => boolean;
   readonly assertOpen: (action: string) => void;
 }
@@ -112,6 +114,7 @@ export class WorkChunkCoordinator {
       pollIntervalMs: this.options.pollIntervalMs,
       definitionOf,
       queues: () => this.queues,
+      events: env.events,
       onCycle: (result) => this.afterCycle(result),
     });
     this.maintenance = new WorkChunkMaintenance({
@@ -262,6 +265,10 @@ export class WorkChunkCoordinator {
   private onEnded(record: WorkChunkInstanceRecord): void {
     const logger = this.env.logger;
     const fields = { event: 'workchunk.instance_ended', definitionId: record.definitionId, instanceId: record.id, status: record.status };
+    if (this.env.events.active) {
+      const durationMs = record.startTime === null ? 0 : (record.endTime ?? this.now()) - record.startTime;
+      this.env.events.publish({ type: 'workchunk.instance_ended', definitionId: record.definitionId, instanceId: record.id, status: record.status, durationMs });
+    }
     if (record.status === 'COMPLETED') logger.info(fields, 'Work-chunk job completed');
     else logger.warn({ ...fields, errorMessage: record.errorMessage }, `Work-chunk job ${record.status.toLowerCase()}`);
     if (record.status !== 'COMPLETED' && record.status !== 'FAILED') return;

@@ -1,25 +1,28 @@
 /**
  * CSV to NDJSON with durable commits: tsbatch against a hand-written csv-parse pipeline doing the
- * same work and the same fsyncs, measured in the same run; then the time to resume a CSV reader deep
- * inside a large file.
+ * same work and the same fsyncs (the comparison issue #3 sets), and against the same hand-written
+ * pipeline on the parser tsbatch's reader uses (what the runtime itself costs), all measured in the
+ * same run; then the time to resume a CSV reader deep inside a large file.
  *
  *   npx tsx bench/csv-to-ndjson.ts
  *
  * Environment (for quick runs): BENCH_LINES (default 1,000,000 records), BENCH_RESUME_LINES
  * (default 10,000,000 records), BENCH_RUNS (default 3 per side; 2 when one run is long).
  *
- * Workload, both sides: a generated CSV (header + 10 columns, ~95 bytes a line) → csv-parse with
- * `columns: true` → map each record to a typed Customer (number id, amount, score) → enrich it
- * (upper-case city, amount in cents, a flag) → JSON.stringify, one line each, chunks of 1000.
+ * Workload, every side: a generated CSV (header + 10 columns, ~95 bytes a line) → a CSV parser
+ * taking the names from the header → map each record to a typed Customer (number id, amount, score)
+ * → enrich it (upper-case city, amount in cents, a flag) → JSON.stringify, one line each, chunks of
+ * 1000.
  *
  * - tsbatch: one job, one chunk step: csvReader → processor → ndjsonWriter, on an LMDB runtime.
  *   Per chunk: one positional write + FileHandle.datasync() by the writer, then ONE durable LMDB
  *   transactionSync (step counts + step context holding the reader's and writer's byte offsets).
- * - baseline: the same per chunk: one positional write + FileHandle.datasync() (the call
+ * - baselines: the same per chunk: one positional write + FileHandle.datasync() (the call
  *   abstract-file-item-writer.ts makes), then one small durable LMDB transactionSync that stores
- *   the input byte offset, the output length and the line count.
+ *   the input byte offset, the output length and the line count. One parses with csv-parse
+ *   (`Parser({ columns: true })`), the other with tsbatch's CsvRecordParser fed by hand.
  *
- * Both outputs must be byte-identical (size + SHA-256), and the input offsets the baseline commits
+ * All outputs must be byte-identical (size + SHA-256), and the input offsets the baselines commit
  * must match the generator's own line lengths; the benchmark fails otherwise. Data files live in a
  * temp directory that is removed at the end; nothing is written into the repository.
  */
@@ -33,6 +36,9 @@ import { open as openLmdb } from 'lmdb';
 import { BatchRuntime, JobParameters, csvReader, job, ndjsonWriter, step, type CsvRecord } from '../src/index.js';
 // The public API exports ExecutionContext as a type only; a reader resumed by hand needs one.
 import { ExecutionContext } from '../src/domain/execution-context.js';
+// Internal: the parser the reader uses, driven by hand for the second baseline.
+import { CsvRecordParser } from '../src/item/file/csv-record-parser.js';
+import { LineAlignedDecoder } from '../src/item/file/text-segment.js';
 
 const CHUNK = 1000;
 const TARGET_RATIO = 0.8;
@@ -254,12 +260,62 @@ async function runTsbatch(input: GeneratedCsv, workDir: string, tag: string): Pr
 /** What the baseline commits with every chunk. */
 type BaselinePosition = { readonly inputOffset: number; readonly outputOffset: number; readonly lines: number };
 
+/** Which parser a hand-written pipeline uses. */
+type BaselineParser = 'csv-parse' | 'tsbatch-parser';
+
+/** A parser fed the file's bytes by hand; it calls back with each record and the byte position just after it. */
+interface RecordFeed {
+  write(bytes: Buffer): void;
+  end(): void;
+  destroy(): void;
+}
+
+interface FeedCallbacks {
+  /** `end` is the byte offset, or an object whose `end` getter works it out (read once per chunk). */
+  record(record: CsvRecord, end: number | { readonly end: number }): void;
+  ended(): void;
+  failed(error: Error): void;
+}
+
+function csvParseFeed(on: FeedCallbacks): RecordFeed {
+  const parser = new Parser({ columns: true });
+  // A 'data' listener puts the parser in flowing mode: each record arrives synchronously while
+  // csv-parse pushes it, so parser.info.bytes is the position just after that record.
+  parser.on('data', (record: CsvRecord) => on.record(record, parser.info.bytes));
+  parser.on('end', () => on.ended());
+  parser.on('error', (error: Error) => on.failed(error));
+  return { write: (bytes) => parser.write(bytes), end: () => parser.end(), destroy: () => parser.destroy() };
+}
+
+function tsbatchParserFeed(on: FeedCallbacks): RecordFeed {
+  const decoder = new LineAlignedDecoder(0, 'utf8');
+  const parser = new CsvRecordParser({ delimiter: ',', quote: '"' }, { kind: 'names', onHeader: () => undefined }, 1, {
+    push: (entry) => {
+      if (entry.kind === 'record') on.record(entry.value, entry);
+      else on.failed(new Error(`line ${entry.line}: ${entry.reason}`));
+    },
+    end: () => on.ended(),
+    fail: (error) => on.failed(error),
+  });
+  return {
+    write: (bytes) => {
+      const segment = decoder.write(bytes);
+      if (segment !== undefined) parser.parse(segment, false);
+    },
+    end: () => {
+      parser.parse(decoder.end(), true);
+      on.ended();
+    },
+    destroy: () => undefined,
+  };
+}
+
 /**
- * The hand-written pipeline. Timed: from opening the output file to closing it. Opening the LMDB
+ * A hand-written pipeline. Timed: from opening the output file to closing it. Opening the LMDB
  * environment is not timed (as the runtime's open is not on the tsbatch side).
  */
-async function runBaseline(input: GeneratedCsv, workDir: string, tag: string): Promise<SideRun> {
-  const output = join(workDir, `baseline-${tag}.ndjson`);
+async function runBaseline(input: GeneratedCsv, workDir: string, tag: string, parserKind: BaselineParser): Promise<SideRun> {
+  const output = join(workDir, `baseline-${parserKind}-${tag}.ndjson`);
   const storeDir = mkdtempSync(join(workDir, 'baseline-store-'));
   const db = openLmdb<BaselinePosition, string>({ path: join(storeDir, 'baseline.mdb'), compression: false });
   try {
@@ -268,11 +324,11 @@ async function runBaseline(input: GeneratedCsv, workDir: string, tag: string): P
     const out = await openFile(output, 'w');
     const committedOffsets: number[] = [];
     const source = createReadStream(input.path, { highWaterMark: 64 * 1024 });
-    const parser = new Parser({ columns: true });
+    let feed: RecordFeed | undefined;
     try {
       // Records parsed, mapped and transformed, waiting for their chunk; with the byte offset just after each.
       let items: EnrichedCustomer[] = [];
-      let ends: number[] = [];
+      let ends: (number | { readonly end: number })[] = [];
       let ended = false;
       let failure: Error | undefined;
       let wake: (() => void) | undefined;
@@ -281,27 +337,29 @@ async function runBaseline(input: GeneratedCsv, workDir: string, tag: string): P
         wake = undefined;
         resolve?.();
       };
-      // A 'data' listener puts the parser in flowing mode: each record arrives synchronously while
-      // csv-parse pushes it, so parser.info.bytes is the position just after that record.
-      parser.on('data', (record: CsvRecord) => {
-        items.push(enrich(toCustomer(record)));
-        ends.push(parser.info.bytes);
-        if (items.length >= 2 * CHUNK && !source.isPaused()) source.pause();
-        if (items.length >= CHUNK) notify();
-      });
-      parser.on('end', () => {
-        ended = true;
-        notify();
-      });
-      parser.on('error', (error: Error) => {
-        failure = error;
-        notify();
-      });
+      const callbacks: FeedCallbacks = {
+        record: (record, end) => {
+          items.push(enrich(toCustomer(record)));
+          ends.push(end);
+          if (items.length >= 2 * CHUNK && !source.isPaused()) source.pause();
+          if (items.length >= CHUNK) notify();
+        },
+        ended: () => {
+          ended = true;
+          notify();
+        },
+        failed: (error) => {
+          failure = error;
+          notify();
+        },
+      };
+      const parser = parserKind === 'csv-parse' ? csvParseFeed(callbacks) : tsbatchParserFeed(callbacks);
+      feed = parser;
       source.on('error', (error: Error) => {
         failure = error;
         notify();
       });
-      source.on('data', (bytes: Buffer | string) => parser.write(bytes));
+      source.on('data', (bytes: Buffer | string) => parser.write(typeof bytes === 'string' ? Buffer.from(bytes) : bytes));
       source.on('end', () => parser.end());
 
       let outputOffset = 0;
@@ -312,7 +370,8 @@ async function runBaseline(input: GeneratedCsv, workDir: string, tag: string): P
         if (items.length === 0) break;
         const take = Math.min(CHUNK, items.length);
         const chunk = items.length === take ? items : items.slice(0, take);
-        const inputOffset = ends[take - 1] as number;
+        const last = ends[take - 1] as number | { readonly end: number };
+        const inputOffset = typeof last === 'number' ? last : last.end;
         items = items.length === take ? [] : items.slice(take);
         ends = ends.length === take ? [] : ends.slice(take);
         if (source.isPaused() && items.length < CHUNK) source.resume();
@@ -333,7 +392,7 @@ async function runBaseline(input: GeneratedCsv, workDir: string, tag: string): P
       if (lines !== input.lines) throw new Error(`baseline wrote ${lines} lines, expected ${input.lines}`);
     } finally {
       source.destroy();
-      parser.destroy();
+      feed?.destroy();
       await out.close();
     }
     const seconds = secondsSince(started);
@@ -514,12 +573,13 @@ async function main(): Promise<void> {
     const loadAtStart = loadavg()[0] ?? 0;
     console.log(`csv-to-ndjson benchmark: node ${process.version}, ${process.platform}/${process.arch}, work dir ${workDir}`);
     console.log(`load average at start: ${loadAtStart.toFixed(2)} (1 min)${loadAtStart > 0.5 ? ' — other processes are using the CPU: wall times will be noisy, see the cpu columns' : ''}`);
-    console.log(`chunk ${CHUNK}; both sides per chunk: 1 positional write + FileHandle.datasync() of the NDJSON output, then 1 durable LMDB transactionSync`);
-    console.log(`  tsbatch : csvReader → processor → ndjsonWriter; the transaction holds step counts + step context (reader and writer byte offsets)`);
-    console.log(`  baseline: csv-parse Parser({ columns: true }) 'data' events → same map + transform → JSON.stringify lines; the transaction holds`);
-    console.log(`            { inputOffset, outputOffset, lines }. It does not sync the directory at create, nor keep counts/job records (tsbatch does),`);
-    console.log(`            and leaves csv-parse's other options at their defaults (tsbatch's reader adds bom, both CRLF/LF delimiters, skip_empty_lines,`);
-    console.log(`            skip_records_with_error + on_skip, and counts lines itself for its messages).`);
+    console.log(`chunk ${CHUNK}; every side per chunk: 1 positional write + FileHandle.datasync() of the NDJSON output, then 1 durable LMDB transactionSync`);
+    console.log(`  tsbatch  : csvReader (its own CsvRecordParser) → processor → ndjsonWriter; the transaction holds step counts + step context`);
+    console.log(`             (reader and writer byte offsets)`);
+    console.log(`  baselines: a parser's records → same map + transform → JSON.stringify lines; the transaction holds { inputOffset, outputOffset,`);
+    console.log(`             lines }. They do not sync the directory at create, nor keep counts/job records (tsbatch does).`);
+    console.log(`    csv-parse      : Parser({ columns: true }) 'data' events, other options at their defaults (the issue's comparison: 'ratio')`);
+    console.log(`    tsbatch parser : the reader's LineAlignedDecoder + CsvRecordParser fed by hand ('vs same parser': what the runtime costs)`);
 
     // Throughput --------------------------------------------------------------------------------
     const warm = generateCsv(join(workDir, 'warmup.csv'), WARMUP_LINES);
@@ -527,12 +587,14 @@ async function main(): Promise<void> {
     console.log(`\ninput: ${fmtInt(input.lines)} records + header, ${fmtMb(input.bytes)} (${(input.bytes / input.lines).toFixed(1)} bytes/line), generated in ${input.seconds.toFixed(2)} s`);
 
     const warmRef = await checkIdentical('warm-up', undefined, (await runTsbatch(warm, workDir, 'warmup')).output);
-    await checkIdentical('warm-up baseline vs tsbatch', warmRef, (await runBaseline(warm, workDir, 'warmup')).output);
+    await checkIdentical('warm-up csv-parse baseline vs tsbatch', warmRef, (await runBaseline(warm, workDir, 'warmup', 'csv-parse')).output);
+    await checkIdentical('warm-up same-parser baseline vs tsbatch', warmRef, (await runBaseline(warm, workDir, 'warmup', 'tsbatch-parser')).output);
     rmSync(warm.path, { force: true });
     console.log(`warm-up: ${fmtInt(warm.lines)} records each side, outputs identical`);
 
     const tsbatchRuns: SideRun[] = [];
     const baselineRuns: SideRun[] = [];
+    const sameParserRuns: SideRun[] = [];
     let reference: FileDigest | undefined;
     let runs = RUNS;
     for (let r = 0; r < runs; r++) {
@@ -540,13 +602,17 @@ async function main(): Promise<void> {
       const t = await runTsbatch(input, workDir, String(r));
       reference = await checkIdentical(`tsbatch run ${r + 1}`, reference, t.output);
       tsbatchRuns.push(t);
-      const b = await runBaseline(input, workDir, String(r));
-      await checkIdentical(`baseline run ${r + 1} vs tsbatch`, reference, b.output);
+      const b = await runBaseline(input, workDir, String(r), 'csv-parse');
+      await checkIdentical(`csv-parse baseline run ${r + 1} vs tsbatch`, reference, b.output);
       baselineRuns.push(b);
+      const p = await runBaseline(input, workDir, String(r), 'tsbatch-parser');
+      await checkIdentical(`same-parser baseline run ${r + 1} vs tsbatch`, reference, p.output);
+      sameParserRuns.push(p);
       console.log(
-        `run ${r + 1}: tsbatch ${t.seconds.toFixed(3)} s (cpu ${t.cpuSeconds.toFixed(2)} s), baseline ${b.seconds.toFixed(3)} s (cpu ${b.cpuSeconds.toFixed(2)} s), outputs identical`,
+        `run ${r + 1}: tsbatch ${t.seconds.toFixed(3)} s (cpu ${t.cpuSeconds.toFixed(2)} s), csv-parse baseline ${b.seconds.toFixed(3)} s ` +
+          `(cpu ${b.cpuSeconds.toFixed(2)} s), same-parser baseline ${p.seconds.toFixed(3)} s (cpu ${p.cpuSeconds.toFixed(2)} s), outputs identical`,
       );
-      if (r === 0 && runs > 2 && Math.max(t.seconds, b.seconds) > LONG_RUN_SECONDS) runs = 2;
+      if (r === 0 && runs > 2 && Math.max(t.seconds, b.seconds, p.seconds) > LONG_RUN_SECONDS) runs = 2;
     }
     rmSync(input.path, { force: true });
     if (reference === undefined) throw new Error('no run');
@@ -559,13 +625,29 @@ async function main(): Promise<void> {
     const tsbatchCpu = median(tsbatchRuns.map((r) => r.cpuSeconds));
     const baselineCpu = median(baselineRuns.map((r) => r.cpuSeconds));
     const cpuRatio = baselineCpu / tsbatchCpu;
-    console.log(`\noutput: ${fmtMb(reference.size)}, sha256 ${reference.sha256.slice(0, 16)}…, byte-identical on both sides in every run`);
+    const sameParserSeconds = median(sameParserRuns.map((r) => r.seconds));
+    const sameParserRate = input.lines / sameParserSeconds;
+    const sameParserCpu = median(sameParserRuns.map((r) => r.cpuSeconds));
+    const ratioVsSameParser = tsbatchRate / sameParserRate;
+    const cpuRatioVsSameParser = sameParserCpu / tsbatchCpu;
+    console.log(`\noutput: ${fmtMb(reference.size)}, sha256 ${reference.sha256.slice(0, 16)}…, byte-identical on every side in every run`);
     console.log(`median of ${runs} runs:\n`);
     console.log(
       table(
-        ['side', 'lines', 'seconds', 'lines/s', 'cpu s', 'ratio', 'cpu ratio', 'target'],
+        ['side', 'lines', 'seconds', 'lines/s', 'cpu s', 'ratio', 'cpu ratio', 'vs same parser', 'target'],
         [
-          ['baseline (csv-parse + fsync + LMDB)', fmtInt(input.lines), baselineSeconds.toFixed(3), fmtInt(baselineRate), baselineCpu.toFixed(2), '1.00', '1.00', ''],
+          ['baseline (csv-parse + fsync + LMDB)', fmtInt(input.lines), baselineSeconds.toFixed(3), fmtInt(baselineRate), baselineCpu.toFixed(2), '1.00', '1.00', '', ''],
+          [
+            'baseline (tsbatch parser + fsync + LMDB)',
+            fmtInt(input.lines),
+            sameParserSeconds.toFixed(3),
+            fmtInt(sameParserRate),
+            sameParserCpu.toFixed(2),
+            (sameParserRate / baselineRate).toFixed(2),
+            (baselineCpu / sameParserCpu).toFixed(2),
+            '1.00',
+            '',
+          ],
           [
             'tsbatch (csvReader → ndjsonWriter)',
             fmtInt(input.lines),
@@ -574,12 +656,16 @@ async function main(): Promise<void> {
             tsbatchCpu.toFixed(2),
             ratio.toFixed(2),
             cpuRatio.toFixed(2),
+            `${ratioVsSameParser.toFixed(2)} (cpu ${cpuRatioVsSameParser.toFixed(2)})`,
             `ratio >= ${TARGET_RATIO}: ${yes(ratio >= TARGET_RATIO)}; >= ${fmtInt(TARGET_LINES_PER_SEC)}/s: ${yes(tsbatchRate >= TARGET_LINES_PER_SEC)}`,
           ],
         ],
       ),
     );
-    console.log(`(ratio: tsbatch lines/s ÷ baseline lines/s from the median wall times; cpu ratio: baseline cpu s ÷ tsbatch cpu s, less sensitive to other load)`);
+    console.log(
+      `(ratio: lines/s ÷ the csv-parse baseline's lines/s from the median wall times; cpu ratio: the csv-parse baseline's cpu s ÷ this side's cpu s,\n` +
+        ` less sensitive to other load; vs same parser: tsbatch lines/s ÷ the same-parser baseline's, and the cpu ratio likewise)`,
+    );
 
     // Resume ------------------------------------------------------------------------------------
     // The resume file holds ~bytes/line × N; leave 2 GB of margin for everything else.
@@ -650,6 +736,11 @@ async function main(): Promise<void> {
         tsbatchCpuSeconds: round(tsbatchCpu, 2),
         baselineCpuSeconds: round(baselineCpu, 2),
         cpuRatio: round(cpuRatio, 3),
+        sameParserBaselineSeconds: round(sameParserSeconds, 3),
+        sameParserBaselineLinesPerSec: Math.round(sameParserRate),
+        sameParserBaselineCpuSeconds: round(sameParserCpu, 2),
+        ratioVsSameParser: round(ratioVsSameParser, 3),
+        cpuRatioVsSameParser: round(cpuRatioVsSameParser, 3),
         resumeLines: big.lines,
         resumeMs,
         targetsMet: targets,

@@ -37,6 +37,8 @@ const owners: Record<string, readonly string[]> = {
   piscina: ['src/worker'],
   rxjs: ['src/step', 'src/launch'],
   xstate: ['machines'],
+  '@opentelemetry/api': ['src/observe'],
+  'prom-client': ['src/observe'],
 };
 
 function sourceFiles(directory: string): string[] {

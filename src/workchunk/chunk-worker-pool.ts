@@ -1,5 +1,5 @@
 import type { BatchEventSink } from '../domain/batch-event.js';
-import { asError, isBatchError, NonErrorThrownError } from '../domain/errors.js';
+import { asError, ExecutionContextValueError, isBatchError, NonErrorThrownError, NonRetryableError } from '../domain/errors.js';
 import { assertJsonValue, type JsonValue } from '../domain/execution-context.js';
 import type { ExecutionOwner } from '../domain/execution-owner.js';
 import type { Logger } from '../domain/logger.js';
@@ -204,7 +204,7 @@ async function runStep(
   const sink = {
     accept(value: unknown): void {
       if (isLast) throw new TypeError(`The last step '${step.id}' has no next step to emit to`);
-      assertJsonValue(`output of step '${step.id}'`, value);
+      storable(`output of step '${step.id}'`, value);
       children.push(value as JsonValue);
     },
     recoveredError(message: string): void {
@@ -214,7 +214,7 @@ async function runStep(
   const transaction: ChunkTransaction = {
     chunkKey: `${instance.id}/${chunk.id}`,
     put(store, key, value) {
-      assertJsonValue(`${store}/${key}`, value);
+      storable(`${store}/${key}`, value);
       staged.push({ kind: 'put', store, key, value });
     },
     remove(store, key) {
@@ -238,5 +238,18 @@ async function runStep(
     logger.warn({ event: fatal ? 'workchunk.failed' : 'workchunk.errored', attempt: chunk.attempt, err: error }, fatal ? 'Work chunk failed' : 'Work chunk errored');
     const message = `${error.name}: ${error.message}`;
     return fatal ? { kind: 'failed', message, warnings } : { kind: 'errored', message, warnings };
+  }
+}
+
+/**
+ * A value a step emits or stages must survive JSON. One that does not is a bug in the step that
+ * no retry can fix, so the chunk fails at once, naming the value's path and what is wrong.
+ */
+function storable(path: string, value: unknown): void {
+  try {
+    assertJsonValue(path, value);
+  } catch (error) {
+    if (!(error instanceof ExecutionContextValueError)) throw error;
+    throw new NonRetryableError(`The value at '${error.key}' cannot be stored: ${error.reason}; values must survive JSON`);
   }
 }

@@ -193,7 +193,7 @@ export class WorkChunkCoordinator {
   async cancel(instanceId: string): Promise<WorkChunkInstance> {
     const record = await this.repository.cancel(instanceId);
     this.env.logger.info({ event: 'workchunk.instance_cancelled', instanceId, definitionId: record.definitionId }, 'Work-chunk job cancelled');
-    this.afterChange([record], []);
+    this.afterChange([record], [record.id]);
     return toWorkChunkInstance(record, this.now());
   }
 

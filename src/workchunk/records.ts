@@ -68,4 +68,6 @@ export interface WorkChunkInstanceRecord {
   report: JsonValue | null;
   reducer: ReducerProgress | null;
   chunksPurged: boolean;
+  /** The highest progress shown so far (absent in records written before it existed). */
+  progress?: number;
 }

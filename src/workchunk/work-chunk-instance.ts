@@ -1,5 +1,6 @@
 import type { JsonValue } from '../domain/execution-context.js';
 import type { WorkChunkInstanceStatus, WorkChunkStatus } from '../domain/work-chunk-status.js';
+import { incompleteIn } from './gate.js';
 import type { WorkChunkInstanceRecord, WorkChunkRecord } from './records.js';
 
 /** A work-chunk job instance as users see it: status, progress and the figures behind it. */
@@ -55,35 +56,47 @@ export interface WorkChunkView {
   readonly lease: { readonly host: string; readonly pid: number; readonly expiresAt: Date } | null;
 }
 
-const DONE: readonly WorkChunkStatus[] = ['COMPLETED', 'FAILED'];
+/**
+ * The mean over steps of each step's share of COMPLETED chunks (a gated step already passed counts
+ * whole). It can fall when a step emits more work than was known; the stored high-water mark
+ * (`WorkChunkInstanceRecord.progress`) is what users see, so their progress never goes backwards.
+ */
+export function progressOf(record: WorkChunkInstanceRecord): number {
+  if (record.status === 'COMPLETED') return 1;
+  if (record.steps.length === 0) return 0;
+  let sum = 0;
+  record.steps.forEach((_step, index) => {
+    const counts = record.counts[index] ?? {};
+    let total = 0;
+    for (const count of Object.values(counts)) total += count ?? 0;
+    const passed = record.gated && index < record.currentStep;
+    sum += total === 0 ? (passed ? 1 : 0) : (counts.COMPLETED ?? 0) / total;
+  });
+  return sum / record.steps.length;
+}
+
+/** The step that runs now: for gated jobs the gate's step, otherwise the earliest step with work left. */
+export function currentStepIndexOf(record: WorkChunkInstanceRecord): number {
+  if (record.gated) return record.currentStep;
+  const index = record.steps.findIndex((_step, i) => incompleteIn(record.counts[i]) > 0);
+  return index === -1 ? record.steps.length - 1 : index;
+}
 
 export function toWorkChunkInstance(record: WorkChunkInstanceRecord, now: number): WorkChunkInstance {
   const chunkCounts: Record<string, Partial<Record<WorkChunkStatus, number>>> = {};
   let totalChunks = 0;
   let completedChunks = 0;
-  let progressSum = 0;
-  let firstUnfinished: number | undefined;
   record.steps.forEach((step, index) => {
     const counts = record.counts[index] ?? {};
     chunkCounts[step.id] = counts;
-    let total = 0;
-    let done = 0;
-    for (const [status, count] of Object.entries(counts)) {
-      total += count ?? 0;
-      if (DONE.includes(status as WorkChunkStatus)) done += count ?? 0;
-    }
-    totalChunks += total;
+    for (const count of Object.values(counts)) totalChunks += count ?? 0;
     completedChunks += counts.COMPLETED ?? 0;
-    const passed = record.gated ? index < record.currentStep : false;
-    const share = total === 0 ? (passed ? 1 : 0) : done / total;
-    if (share < 1 && firstUnfinished === undefined) firstUnfinished = index;
-    progressSum += share;
   });
   const ended = record.status === 'COMPLETED' || record.status === 'FAILED' || record.status === 'CANCELLED';
-  const progress = record.status === 'COMPLETED' ? 1 : record.steps.length ? progressSum / record.steps.length : 0;
+  const progress = Math.max(record.progress ?? 0, progressOf(record));
   const elapsedMs = record.startTime === null ? 0 : (record.endTime ?? now) - record.startTime;
   const perSecond = (count: number) => (elapsedMs > 0 ? (count * 1000) / elapsedMs : 0);
-  const currentIndex = record.gated ? record.currentStep : (firstUnfinished ?? record.steps.length - 1);
+  const currentIndex = currentStepIndexOf(record);
   return {
     id: record.id,
     definitionId: record.definitionId,

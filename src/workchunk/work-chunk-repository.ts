@@ -10,6 +10,7 @@ import type { FaultPoints } from '../support/fault-points.js';
 import { settleInstance } from './gate.js';
 import { parseQueueKey, WorkChunkKeys } from './keys.js';
 import type { StoredWorkStep, WorkChunkInstanceRecord, WorkChunkLease, WorkChunkRecord } from './records.js';
+import { currentStepIndexOf } from './work-chunk-instance.js';
 import { truncate, writeWorkChunkCommit, type FinishedChunkRun, type RetrySettings } from './work-chunk-commit.js';
 import { WorkChunkTransaction } from './work-chunk-transaction.js';
 
@@ -255,8 +256,9 @@ export class WorkChunkRepository {
       const wtx = new WorkChunkTransaction(tx, this.now());
       const instance = wtx.requireInstance(instanceId);
       if (!wtx.moveInstance(instance, { type: 'CANCEL' })) throw new WorkChunkInstanceEndedError(instanceId, instance.status, 'cancelled');
-      const running = instance.counts[instance.currentStep]?.IN_PROGRESS ?? 0;
-      instance.errorMessage ??= `Cancelled while step '${instance.steps[instance.currentStep]?.id ?? '?'}' ran${running ? ` (${running} chunk(s) in progress finish)` : ''}`;
+      const running = instance.counts.reduce((sum, counts) => sum + (counts?.IN_PROGRESS ?? 0), 0);
+      const step = instance.steps[currentStepIndexOf(instance)]?.id ?? '?';
+      instance.errorMessage ??= `Cancelled while step '${step}' ran${running ? ` (${running} chunk(s) in progress finish)` : ''}`;
       wtx.flush();
       return instance;
     });

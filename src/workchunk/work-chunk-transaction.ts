@@ -3,6 +3,7 @@ import { IllegalStatusTransitionError, NoSuchWorkChunkInstanceError } from '../d
 import { isEndedInstanceStatus, type WorkChunkStatus } from '../domain/work-chunk-status.js';
 import type { KvTransaction } from '../repository/kv-store.js';
 import { queueName, WorkChunkKeys } from './keys.js';
+import { progressOf } from './work-chunk-instance.js';
 import type { WorkChunkInstanceRecord, WorkChunkLease, WorkChunkRecord } from './records.js';
 
 /**
@@ -156,6 +157,7 @@ export class WorkChunkTransaction {
     for (const id of this.dirty) {
       const record = this.instances.get(id);
       if (!record) continue;
+      record.progress = Math.max(record.progress ?? 0, progressOf(record));
       this.tx.put(WorkChunkKeys.instance(id), record);
       changed.push(record);
     }

@@ -481,7 +481,7 @@ describe('chunk errors', () => {
   // BUG: toWorkChunkInstance (src/workchunk/work-chunk-instance.ts, `const DONE = ['COMPLETED',
   // 'FAILED']`) counts FAILED chunks as done, so an instance whose every chunk failed shows
   // progress 1 (100 %), although `progress` is documented as the share of *completed* chunks.
-  it.fails('a FAILED instance whose last chunk failed does not report 100 % progress', async () => {
+  it('a FAILED instance whose last chunk failed does not report 100 % progress', async () => {
     const runtime = await openRuntime();
     runtime.workChunks.register(
       workChunkJob('failed-progress', 1)
@@ -663,7 +663,7 @@ describe('cancel', () => {
   // BUG: WorkChunkRepository.cancel (src/workchunk/work-chunk-repository.ts, cancel()) names
   // `instance.currentStep`, which only gated jobs move: a non-gated job is always reported as
   // cancelled in its first step, with no count of the chunks still running.
-  it.fails('mid-run, non-gated: the cancel message names the step that runs and how many chunks finish', async () => {
+  it('mid-run, non-gated: the cancel message names the step that runs and how many chunks finish', async () => {
     const { runtime, instanceId } = await startBlockedJob('cancel-message');
     const cancelled = await runtime.workChunks.cancel(instanceId);
     expect(cancelled.errorMessage).toBe("Cancelled while step 'work' ran (3 chunk(s) in progress finish)");
@@ -672,7 +672,7 @@ describe('cancel', () => {
   // BUG: WorkChunkCoordinator.cancel (src/workchunk/coordinator.ts, cancel()) calls
   // `afterChange([record], [])` with no ended ids, so listeners get a 'progress' event for the
   // CANCELLED instance and never an 'ended' one, and no 'workchunk.instance_ended' line is logged.
-  it.fails('a cancel is announced to listeners as the instance’s one ended event', async () => {
+  it('a cancel is announced to listeners as the instance’s one ended event', async () => {
     const { runtime, instanceId, hold } = await startBlockedJob('cancel-event');
     const events: WorkChunkProgressEvent[] = [];
     runtime.workChunks.onProgress((event) => {
@@ -850,7 +850,6 @@ describe('bad input', () => {
       workChunkJob('emits-bad', 1)
         .first<unknown>('produce', (_c, sink) => sink.accept(make()))
         .last('consume', () => void (lastRan = true))
-        .retry({ maxAttempts: 1 })
         .build(),
     );
     const done = await runToEnd(runtime, 'emits-bad');
@@ -860,7 +859,8 @@ describe('bad input', () => {
     expect(done.errorMessage).toMatch(expected);
     expect(lastRan).toBe(false);
     const [chunk] = await runtime.workChunks.chunks(done.id);
-    expect(chunk).toMatchObject({ id: '0', status: 'FAILED' });
+    // A value JSON cannot hold is a bug no retry fixes: one run, despite the default 3 attempts.
+    expect(chunk).toMatchObject({ id: '0', status: 'FAILED', attempts: 1 });
     expect(chunk!.errorMessage).toMatch(expected);
     expect(done.totalChunks).toBe(1);
   });
@@ -1228,7 +1228,7 @@ describe('progress events', () => {
   // toWorkChunkInstance) is the mean over steps of completed/total; a step's total grows while
   // the step before it still emits, so a step that was 1/1 done drops to 1/6 and the instance's
   // progress goes backwards (here from 0.83 to 0.72).
-  it.fails('non-gated: progress never goes backwards when a late chunk fans out', async () => {
+  it('non-gated: progress never goes backwards when a late chunk fans out', async () => {
     const runtime = await openRuntime({ concurrency: 3 });
     const lastDone = deferred();
     runtime.workChunks.onProgress((event) => {

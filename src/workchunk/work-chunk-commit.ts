@@ -46,7 +46,8 @@ const MAX_WARNINGS = 100;
  * 1. The chunk must still be IN_PROGRESS under this runtime's lease and this attempt (the fencing
  *    token): a run whose lease was taken over writes nothing.
  * 2. Its children, with ids `<chunk id>.<n>`: a parent that is run again after a crash writes the
- *    same ids, so children are never duplicated. None are written once the instance has ended.
+ *    same ids, so children are never duplicated. None are written once the instance has ended
+ *    (cancelled, failed): a chunk running then finishes, but starts nothing new.
  * 3. The writes its step staged (exactly once, like a chunk step's transactional writer).
  * 4. Its new status (COMPLETED, ERRORED with the retry's due time, FAILED, POLL_WAITING), with
  *    the instance's counters, and the instance's own status (gates, reducer, completion).
@@ -97,10 +98,12 @@ export function writeWorkChunkCommit(
             behindGate,
           );
         });
-        for (const write of outcome.staged) {
-          if (write.kind === 'put') wtx.tx.put(Keys.staged(write.store, write.key), write.value);
-          else wtx.tx.remove(Keys.staged(write.store, write.key));
-        }
+      }
+      // A chunk that was running when its instance was cancelled or failed still finishes: its
+      // writes are stored with it; only its children are not, since no new chunk starts.
+      for (const write of outcome.staged) {
+        if (write.kind === 'put') wtx.tx.put(Keys.staged(write.store, write.key), write.value);
+        else wtx.tx.remove(Keys.staged(write.store, write.key));
       }
       chunk.recordsProcessed = outcome.recordsProcessed;
       instance.recordsProcessed += outcome.recordsProcessed;

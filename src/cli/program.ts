@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CliExitCode, classifyError } from './cli-error.js';
+import { dashboardCommand, type DashboardCommandOptions } from './commands/dashboard.js';
 import { executionsCommand } from './commands/executions.js';
 import { jobsCommand } from './commands/jobs.js';
 import { operateCommand, type Operation } from './commands/operate.js';
@@ -166,6 +167,25 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   ).action(async (id: string, options: CommonOptions) => {
     exitCode = await workChunksCancelCommand(id, options);
   });
+
+  program
+    .command('dashboard')
+    .description('serve the web dashboard and JSON API for a store until Ctrl-C (127.0.0.1 only unless --host)')
+    .option('--store <path>', 'the LMDB store directory', DEFAULT_STORE)
+    .option('--port <n>', 'the port (0 picks a free one)', count, 8080)
+    .option('--host <address>', 'the interface to listen on', '127.0.0.1')
+    .option('--read-only', 'show everything, change nothing: no actions')
+    .option('--base-path <path>', 'serve under this path, e.g. /batch behind a reverse proxy')
+    .option('--module <file>', 'a job module whose jobs are registered, so that executions can be restarted from the dashboard')
+    .option('--log-level <level>', "the runtime's pino logs on stderr: fatal, error, warn, info, debug, trace (default: none, or TSBATCH_LOG_LEVEL)")
+    .addHelpText('after', `
+Examples:
+  tsbatch dashboard --store ./.tsbatch                      then open the URL it prints
+  tsbatch dashboard --store ./.tsbatch --port 0 --read-only
+  tsbatch dashboard --store ./.tsbatch --module ./jobs.ts   restarts run in this process`)
+    .action(async (options: DashboardCommandOptions) => {
+      exitCode = await dashboardCommand(options);
+    });
 
   try {
     await program.parseAsync([...argv]);

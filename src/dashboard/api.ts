@@ -119,6 +119,7 @@ export function registerApi(app: Hono, ctx: DashboardContext): void {
       const subscription = hub.subscribe();
       stream.onAbort(() => subscription.close());
       try {
+        await hub.ready;
         await stream.write(': tsbatch live events\nretry: 3000\n\n');
         for (const event of await hub.snapshot(watch)) {
           const { seq } = hub.sequence(event);

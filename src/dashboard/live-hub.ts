@@ -137,7 +137,7 @@ export class LiveHub {
   poke(): void {
     if (this.subscribers.size === 0) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.tick(), 0);
+    this.timer = setTimeout(() => void this.tick(), 0);
     this.timer.unref();
   }
 
@@ -152,13 +152,18 @@ export class LiveHub {
     if (this.subscribers.size === 0) this.stop();
   }
 
+  /**
+   * Resolves once the store has been read since the first subscriber came: from then on every
+   * change is an event, so a snapshot taken after it misses nothing.
+   */
+  ready: Promise<void> = Promise.resolve();
+
   private start(): void {
     this.baseline = true;
     this.executions.clear();
     this.instances.clear();
     this.unsubscribeProgress = this.data.runtime.workChunks.onProgress((event) => this.onWorkChunkProgress(event));
-    this.timer = setTimeout(() => this.tick(), 0);
-    this.timer.unref();
+    this.ready = this.tick();
   }
 
   private stop(): void {
@@ -177,8 +182,9 @@ export class LiveHub {
     for (const subscriber of this.subscribers) subscriber.push(sequenced);
   }
 
-  private tick(): void {
-    if (this.polling || this.subscribers.size === 0) return;
+  private tick(): Promise<void> {
+    if (this.polling) return this.polling;
+    if (this.subscribers.size === 0) return Promise.resolve();
     this.polling = this.poll()
       .catch(() => undefined)
       .finally(() => {
@@ -189,9 +195,10 @@ export class LiveHub {
           return;
         }
         if (this.subscribers.size === 0) return;
-        this.timer = setTimeout(() => this.tick(), this.pollIntervalMs);
+        this.timer = setTimeout(() => void this.tick(), this.pollIntervalMs);
         this.timer.unref();
       });
+    return this.polling;
   }
 
   private async poll(): Promise<void> {

@@ -1,4 +1,4 @@
-import { isRunningStatus, type JobExecution, type WorkChunkInstance, type WorkChunkProgressEvent } from '../index.js';
+import { isRunningStatus, type BatchEvent, type JobExecution, type WorkChunkInstance, type WorkChunkProgressEvent } from '../index.js';
 import { executionEvent, instanceEvent, parseWatch, progressEvent, type LiveEvent } from './live-events.js';
 import { ACTIVE_INSTANCE_STATUSES, type DashboardData } from './model.js';
 
@@ -10,6 +10,7 @@ export interface SequencedEvent {
 
 const MAX_QUEUED = 2000;
 const INSTANCE_FLUSH_MS = 200;
+const POKE_GAP_MS = 100;
 
 /** One listener (one SSE connection): a queue the connection drains. */
 export class LiveSubscription {
@@ -67,16 +68,21 @@ export class LiveSubscription {
  * when the counts of its steps changed, `instance` when a work-chunk instance changed. Work-chunk
  * progress of this runtime also arrives at once through `workChunks.onProgress`.
  *
- * Not seen: an execution that starts and ends between two polls on an instance that is not its
- * job's newest (a quick restart of an old instance).
+ * Executions this runtime runs are also read at once when they or their steps start or end
+ * (`runtime.events`). Not seen: an execution of another process that starts and ends between two
+ * polls on an instance that is not its job's newest (a quick restart of an old instance).
  */
 export class LiveHub {
   private seq = 0;
+  private lastPollAt = 0;
   private readonly subscribers = new Set<LiveSubscription>();
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private baseline = true;
   private unsubscribeProgress: (() => void) | undefined;
+  private unsubscribeEvents: (() => void) | undefined;
+  /** Executions this runtime reported a start or end of since the last poll. */
+  private nudged = new Set<number>();
   /** execution id → fingerprint of its status and times, for those running or newest of their job. */
   private executions = new Map<number, { running: boolean; state: string; counts: string }>();
   private instances = new Map<string, string>();
@@ -137,7 +143,8 @@ export class LiveHub {
   poke(): void {
     if (this.subscribers.size === 0) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick(), 0);
+    // At most one read per POKE_GAP_MS, however many steps start and end.
+    this.timer = setTimeout(() => void this.tick(), Math.max(0, this.lastPollAt + POKE_GAP_MS - Date.now()));
     this.timer.unref();
   }
 
@@ -163,6 +170,7 @@ export class LiveHub {
     this.executions.clear();
     this.instances.clear();
     this.unsubscribeProgress = this.data.runtime.workChunks.onProgress((event) => this.onWorkChunkProgress(event));
+    this.unsubscribeEvents = this.data.runtime.events.subscribe((event) => this.onBatchEvent(event));
     this.ready = this.tick();
   }
 
@@ -174,6 +182,9 @@ export class LiveHub {
     this.pendingInstances.clear();
     this.unsubscribeProgress?.();
     this.unsubscribeProgress = undefined;
+    this.unsubscribeEvents?.();
+    this.unsubscribeEvents = undefined;
+    this.nudged.clear();
   }
 
   private emit(event: LiveEvent): void {
@@ -202,6 +213,7 @@ export class LiveHub {
   }
 
   private async poll(): Promise<void> {
+    this.lastPollAt = Date.now();
     if (this.data.runtime.state !== 'OPEN') return;
     const explorer = this.data.runtime.explorer;
     const next = new Map<number, { running: boolean; state: string; counts: string }>();
@@ -222,9 +234,13 @@ export class LiveHub {
       const last = instance ? await explorer.getLastJobExecution(instance.id) : undefined;
       if (last) await observe(last);
     }
-    // Those that were running and are not any more: their final state.
-    for (const [id, seen] of this.executions) {
-      if (!seen.running || next.has(id)) continue;
+    // Those that were running and are not any more (their final state), and those this runtime
+    // reported a start or end of.
+    const nudged = [...this.nudged];
+    this.nudged.clear();
+    const again = [...this.executions].filter(([id, seen]) => seen.running && !next.has(id)).map(([id]) => id);
+    for (const id of new Set([...again, ...nudged])) {
+      if (next.has(id)) continue;
       const execution = await explorer.getJobExecution(id);
       if (execution) await observe(execution);
     }
@@ -256,6 +272,13 @@ export class LiveHub {
     ].join('|');
     if (this.instances.get(instance.id) !== fingerprint) this.emit(instanceEvent(instance));
     return fingerprint;
+  }
+
+  private onBatchEvent(event: BatchEvent): void {
+    if (event.type === 'job.started' || event.type === 'job.ended' || event.type === 'step.started' || event.type === 'step.ended') {
+      this.nudged.add(event.jobExecutionId);
+      this.poke();
+    }
   }
 
   private onWorkChunkProgress(event: WorkChunkProgressEvent): void {

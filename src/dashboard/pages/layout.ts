@@ -29,6 +29,7 @@ export function layout(options: ResolvedDashboardOptions, page: PageOptions): Ht
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${page.title} · tsbatch</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${href(options, '/assets/dashboard.css')}">
 <script src="${href(options, '/assets/dashboard.js')}" defer></script>
 </head>

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDashboard, type ExecutionEventData, type InstanceEventData, type LiveEvent, type ProgressEventData } from '../../../src/dashboard/index.js';
-import { api, cleanUp, dataOf, exportDefinition, gate, openRuntime, quickJob, readSse, startBlocked, tempDir, until, type SseEvent } from './harness.js';
+import { api, cleanUp, dataOf, exportDefinition, failingJob, gate, openRuntime, quickJob, readSse, startBlocked, tempDir, until, type SseEvent } from './harness.js';
 
 afterEach(cleanUp);
 
@@ -80,6 +80,23 @@ describe('GET /api/events', () => {
     expect(statuses.at(-1)).toBe('STOPPED');
     const stopped = ofType(events, 'execution').map((e) => dataOf<ExecutionEventData>(e)).at(-1)!;
     expect(stopped).toMatchObject({ restartable: true, abandonable: true, stoppable: false, text: { status: 'STOPPED', exitCode: 'STOPPED' } });
+  });
+
+  it("reads this runtime's executions when they start and end, even a quick restart of an old instance between two polls", async () => {
+    const runtime = await openRuntime();
+    const control = { fail: true };
+    runtime.registry.register(failingJob(control));
+    const old = await runtime.launcher.run(runtime.registry.get('failing'), { run: 1 });
+    control.fail = false;
+    await runtime.launcher.run(runtime.registry.get('failing'), { run: 2 });
+    const app = createDashboard({ runtime, pollIntervalMs: 60_000 });
+    let restarted: Promise<number> | undefined;
+    const { events } = await readSse(await app.request('/api/events'), (seen) => {
+      if (connected(seen)) restarted ??= runtime.operator.restart(old.id);
+      return ofType(seen, 'execution').some((e) => dataOf<ExecutionEventData>(e).status === 'COMPLETED');
+    });
+    const id = await restarted!;
+    expect(ofType(events, 'execution').map((e) => dataOf<ExecutionEventData>(e)).find((e) => e.status === 'COMPLETED')).toMatchObject({ id, jobInstanceId: old.jobInstance.id });
   });
 
   it('sees what another runtime on the same LMDB store runs', async () => {

@@ -31,7 +31,7 @@ export interface DashboardOptions {
   readonly fallbackPollMs?: number;
 }
 
-/** @internal */
+/** The options with their defaults, as the routes see them. */
 export interface ResolvedDashboardOptions {
   readonly runtime: BatchRuntime;
   readonly basePath: string;
@@ -60,7 +60,7 @@ export function normalizeBasePath(basePath: string | undefined): string {
   return path;
 }
 
-/** @internal */
+/** Validates the options and fills in the defaults. */
 export function resolveDashboardOptions(options: DashboardOptions): ResolvedDashboardOptions {
   if (!options || !options.runtime) throw new InvalidConfigurationError('createDashboard needs { runtime }: an open BatchRuntime.');
   return {

@@ -26,7 +26,7 @@ export class BatchEvents implements BatchEventSink {
     return () => void this.listeners.delete(listener);
   }
 
-  /** @internal */
+  /** Delivers an event; the runtime's parts call it (listeners that throw are logged and skipped). */
   publish(event: BatchEvent): void {
     if (this.diagnostics.hasSubscribers) this.diagnostics.publish(event);
     for (const listener of this.listeners) {

@@ -77,26 +77,7 @@ export function writeWorkChunkCommit(
         outcome.children.forEach((data, sequence) => {
           const id = `${chunk.id}.${sequence}`;
           if (wtx.chunk(instance.id, id)) return;
-          wtx.createChunk(
-            instance,
-            {
-              id,
-              instanceId: instance.id,
-              stepIndex: nextStep,
-              data,
-              attempts: 0,
-              errorCount: 0,
-              pollAttempts: 0,
-              dueAt: wtx.now,
-              createTime: wtx.now,
-              startTime: null,
-              endTime: null,
-              recordsProcessed: 0,
-              errorMessage: null,
-              warningMessage: null,
-            },
-            behindGate,
-          );
+          wtx.createChunk(instance, id, nextStep, data, behindGate);
         });
       }
       // A chunk that was running when its instance was cancelled or failed still finishes: its

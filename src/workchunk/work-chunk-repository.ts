@@ -97,26 +97,7 @@ export class WorkChunkRepository {
         chunksPurged: false,
       };
       wtx.addInstance(instance);
-      wtx.createChunk(
-        instance,
-        {
-          id: '0',
-          instanceId: id,
-          stepIndex: 0,
-          data: null,
-          attempts: 0,
-          errorCount: 0,
-          pollAttempts: 0,
-          dueAt: wtx.now,
-          createTime: wtx.now,
-          startTime: null,
-          endTime: null,
-          recordsProcessed: 0,
-          errorMessage: null,
-          warningMessage: null,
-        },
-        false,
-      );
+      wtx.createChunk(instance, '0', 0, null, false);
       wtx.flush();
       return instance;
     });

@@ -1,5 +1,6 @@
 import { nextChunkStatus, nextInstanceStatus, type JobInstanceEvent, type WorkChunkEvent } from '../../machines/index.js';
 import { IllegalStatusTransitionError, NoSuchWorkChunkInstanceError } from '../domain/errors.js';
+import type { JsonValue } from '../domain/execution-context.js';
 import { isEndedInstanceStatus, type WorkChunkStatus } from '../domain/work-chunk-status.js';
 import type { KvTransaction } from '../repository/kv-store.js';
 import { queueName, WorkChunkKeys } from './keys.js';
@@ -79,8 +80,27 @@ export class WorkChunkTransaction {
     this.dirty.add(instance.id);
   }
 
-  createChunk(instance: WorkChunkInstanceRecord, chunk: Omit<WorkChunkRecord, 'status' | 'queueKey' | 'lease'>, behindGate: boolean): WorkChunkRecord {
-    const record: WorkChunkRecord = { ...chunk, status: 'READY', queueKey: null, lease: null };
+  /** Stores a new chunk of `stepIndex`, claimable now or waiting behind its step's gate. */
+  createChunk(instance: WorkChunkInstanceRecord, id: string, stepIndex: number, data: JsonValue, behindGate: boolean): WorkChunkRecord {
+    const record: WorkChunkRecord = {
+      id,
+      instanceId: instance.id,
+      stepIndex,
+      status: 'READY',
+      data,
+      attempts: 0,
+      errorCount: 0,
+      pollAttempts: 0,
+      dueAt: this.now,
+      lease: null,
+      createTime: this.now,
+      startTime: null,
+      endTime: null,
+      recordsProcessed: 0,
+      errorMessage: null,
+      warningMessage: null,
+      queueKey: null,
+    };
     this.move(instance, record, { type: behindGate ? 'CREATE_BEHIND_GATE' : 'CREATE' }, 'NEW');
     return record;
   }

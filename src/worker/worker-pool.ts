@@ -19,7 +19,9 @@ export class WorkerPool {
   private currentState: WorkerPoolState = 'OPEN';
 
   constructor(threads: number) {
-    this.piscina = new Piscina({ filename: WORKER_ENTRY, minThreads: threads, maxThreads: threads, idleTimeout: 30_000 });
+    // Two tasks per thread: a thread that finishes one task finds the next one already posted,
+    // instead of waiting for the main thread (busy reading, or committing) to hand it over.
+    this.piscina = new Piscina({ filename: WORKER_ENTRY, minThreads: threads, maxThreads: threads, idleTimeout: 30_000, concurrentTasksPerWorker: 2 });
     // Errors of the pool itself (a message for a task it has already given up on while it is being
     // destroyed) concern no task; unheard, piscina would turn them into an uncaught exception.
     this.piscina.on('error', () => undefined);

@@ -1,3 +1,4 @@
+import { InvalidConfigurationError } from '../domain/errors.js';
 import { packValues, unpackValues } from './processor-worker.mjs';
 import { WorkerThreadError, type ProcessChunkResponse } from './protocol.js';
 import { WorkerPool } from './worker-pool.js';
@@ -5,6 +6,14 @@ import { WorkerPool } from './worker-pool.js';
 export interface WorkerProcessorOptions {
   /** Threads in the pool. @default 2 */
   readonly threads?: number;
+  /**
+   * Chunks of a step in the threads at once. With 2, the threads already process the next chunk
+   * while the main thread writes and commits the previous one (and reads the one after), instead
+   * of waiting for it; chunks still commit one at a time, in read order, as in a multi-threaded
+   * step (`taskExecutor`), whose concurrency applies when it is higher. 1 processes one chunk at a
+   * time. @default 2
+   */
+  readonly chunksInFlight?: number;
 }
 
 /** The outcome of one item processed in a worker thread: its output (null when filtered) or its error. */
@@ -12,7 +21,9 @@ export type WorkerItemOutcome<O> = { readonly output: O | null } | { readonly er
 
 /**
  * A processor whose work runs on worker threads, for CPU-bound processing: each chunk is cut into
- * one slice per thread (a task of many items each, never one task per item). `moduleUrl` names an ES module (JavaScript, or anything the threads can load)
+ * one slice per thread (a task of many items each, never one task per item), and two chunks are in
+ * the threads at once (`chunksInFlight`), so the threads never wait for the main thread's reads and
+ * commits. `moduleUrl` names an ES module (JavaScript, or anything the threads can load)
  * whose default export processes one item: `export default (item) => result` (null filters).
  * Items and outputs that are plain records of one shape cross the thread boundary packed as
  * columns, far cheaper than structured clone; anything else crosses as structured clone copies it.
@@ -26,6 +37,10 @@ export type WorkerItemOutcome<O> = { readonly output: O | null } | { readonly er
 export function workerProcessor<I, O>(moduleUrl: URL | string, options: WorkerProcessorOptions = {}) {
   const url = typeof moduleUrl === 'string' ? moduleUrl : moduleUrl.href;
   const threads = options.threads ?? 2;
+  const chunksInFlight = options.chunksInFlight ?? 2;
+  for (const [name, value] of [['threads', threads], ['chunksInFlight', chunksInFlight]] as const) {
+    if (!Number.isInteger(value) || value < 1) throw new InvalidConfigurationError(`workerProcessor: ${name} must be an integer >= 1, got ${String(value)}.`);
+  }
   let pool: WorkerPool | undefined;
   // One processor may serve several step executions at once (partitions): the pool lives while any
   // of them is open.
@@ -53,6 +68,8 @@ export function workerProcessor<I, O>(moduleUrl: URL | string, options: WorkerPr
   };
 
   return {
+    /** Read by the chunk step: how many chunks it hands over before the first of them is back. */
+    chunksInFlight,
     processChunk,
     /** One item on its own (used to retry a failed item); throws the item's error. */
     async process(item: I): Promise<O | null> {

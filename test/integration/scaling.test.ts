@@ -662,6 +662,66 @@ describe('worker threads: workerProcessor(moduleUrl, { threads })', () => {
     expect((await committed<Hashed>('out')).map((r) => r.n)).toEqual(range(1, 2000));
   });
 
+  it.each([
+    { chunksInFlight: undefined, handedOverEarly: true, maxInThreads: 2 },
+    { chunksInFlight: 1, handedOverEarly: false, maxInThreads: 1 },
+  ])(
+    'with chunksInFlight $chunksInFlight, the next chunk is in the threads before the previous one commits: $handedOverEarly; commits stay in read order',
+    { timeout: 30_000 },
+    async ({ chunksInFlight, handedOverEarly, maxInThreads }) => {
+      const events: string[] = [];
+      let inThreads = 0;
+      let maxSeen = 0;
+      const processor = workerProcessor<{ n: number; rounds: number }, Hashed>(HASH_MODULE, chunksInFlight === undefined ? { threads: 2 } : { threads: 2, chunksInFlight });
+      const processChunk = processor.processChunk;
+      processor.processChunk = async (items) => {
+        events.push(`process ${items[0]!.n}`);
+        maxSeen = Math.max(maxSeen, ++inThreads);
+        try {
+          return await processChunk(items);
+        } finally {
+          inThreads--;
+        }
+      };
+      const written: Hashed[] = [];
+      const s = step('in-flight')
+        .chunk<{ n: number; rounds: number }, Hashed>(50)
+        .reader(() => {
+          const reader = new NumberReader(500);
+          return {
+            open: (c: ExecutionContext) => reader.open(c),
+            update: (c: ExecutionContext) => reader.update(c),
+            read: () => {
+              const n = reader.read();
+              return n === null ? null : { n, rounds: 1 };
+            },
+          };
+        })
+        .processor(processor)
+        .writer(() => stagingWriter<Hashed & JsonValue>('out', { written: written as (Hashed & JsonValue)[] }) as unknown as ItemWriter<Hashed>)
+        // afterChunk runs just before the chunk's commit.
+        .listener({ afterChunk: (chunk) => void events.push(`commit ${chunk.items[0]!.n}`) })
+        .build();
+      const execution = await runtime.launcher.run(job('in-flight').start(s).build());
+
+      expect(execution.status).toBe('COMPLETED');
+      expect(countsOf(execution.stepExecutions[0]!)).toEqual(counts({ readCount: 500, writeCount: 500, commitCount: 10 }));
+      const firsts = range(0, 9).map((k) => k * 50 + 1);
+      expect(events.filter((e) => e.startsWith('process'))).toEqual(firsts.map((n) => `process ${n}`));
+      expect(events.filter((e) => e.startsWith('commit'))).toEqual(firsts.map((n) => `commit ${n}`));
+      for (let k = 0; k < 9; k++) {
+        expect(events.indexOf(`process ${firsts[k + 1]}`) < events.indexOf(`commit ${firsts[k]}`)).toBe(handedOverEarly);
+      }
+      expect(maxSeen).toBe(maxInThreads);
+      expect((await committed<Hashed>('out')).map((r) => r.n)).toEqual(range(1, 500));
+    },
+  );
+
+  it('rejects a thread count or chunks in flight below 1', () => {
+    expect(() => workerProcessor(HASH_MODULE, { threads: 0 })).toThrow(/threads must be an integer >= 1/);
+    expect(() => workerProcessor(HASH_MODULE, { chunksInFlight: 1.5 })).toThrow(/chunksInFlight must be an integer >= 1/);
+  });
+
   type Work = { n: number; kind?: 'bad' | 'flaky' | 'filter' | 'string'; marker?: string };
   const workReader = (total: number, kindOf: (n: number) => Work['kind'], marker?: (n: number) => string) => () => {
     const reader = new NumberReader(total);
@@ -762,7 +822,8 @@ describe('worker threads: workerProcessor(moduleUrl, { threads })', () => {
       .reader(workReader(100, (n) => (n === badItem ? 'bad' : undefined)))
       .processor(workerProcessor<Work, Done>(TYPED_ERRORS_MODULE, { threads: 2 }))
       .writer(doneWriter('out', written))
-      // No taskExecutor here: a chunk abandoned in a thread can crash the process (see the BUG below).
+      // Two chunks are in the threads at once (the default): the one after the failing chunk is
+      // processed but never written, committed or counted.
       .build();
     const definition = job('strict').start(s).build();
     const first = await runtime.launcher.run(definition);
@@ -819,11 +880,8 @@ describe('worker threads: workerProcessor(moduleUrl, { threads })', () => {
     },
   );
 
-  // BUG: ChunkCommitter.processWholeChunk awaits `processor.processChunk(items)` outside any retry:
-  // when the pool rejects the chunk's task because its thread died, the error goes straight up and
-  // fails the chunk, whatever the retry policy. The issue asks that a crashed thread "fails or
-  // retries that chunk"; with retry configured it should be retried (the crash is transient here:
-  // a marker file makes it happen once). Today the step ends FAILED with "worker exited with code: 1".
+  // When the pool rejects a chunk's task because its thread died, the retry policy decides whether
+  // the chunk is tried again (the crash is transient here: a marker file makes it happen once).
   it('with retry configured, a chunk whose thread crashed once is retried and the step completes', { timeout: 20_000 }, async () => {
     const marker = join(directory, 'crashed-retry');
     const written: number[] = [];
@@ -834,13 +892,10 @@ describe('worker threads: workerProcessor(moduleUrl, { threads })', () => {
     expect(await committed('out-crash-retry')).toEqual(range(1, 50));
   });
 
-  // BUG: a chunk abandoned by a failed (or stopped) multi-threaded step is never awaited: the step
-  // ends and closes its streams while that chunk's task still runs in a worker thread, and
-  // WorkerPool.close() calls piscina.destroy(). When the task's result is already on its way, piscina
-  // receives a message for a task it no longer knows and emits 'error' ("Unexpected message from
-  // Worker") on the Piscina instance, which has no 'error' listener: an uncaught exception that
-  // kills the user's process. The fixture makes the timing deterministic (afterStep holds the main
-  // thread while the abandoned chunk finishes); the child exits 1 with that error today.
+  // A chunk abandoned by a failed (or stopped) step may still run in a worker thread when the step
+  // closes the pool; its result, arriving for a task piscina no longer knows, must not become an
+  // uncaught 'error' ("Unexpected message from Worker") that kills the user's process. The fixture
+  // makes the timing deterministic (afterStep holds the main thread while the abandoned chunk finishes).
   it('a multi-threaded step that fails while another chunk is in a worker thread does not crash the process', { timeout: 30_000 }, async () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('abandoned-task.ts', FIXTURES)), '2'], {
       encoding: 'utf8',
@@ -1003,13 +1058,9 @@ describe('partitioning: step(name).partitioner(p, { gridSize }).step(worker)', (
     expect((await committed('out')).length).toBe(30 + 55 + 20);
   });
 
-  // BUG: a step's processor is one object for every StepExecution (the builder takes no factory for
-  // it), so the partitions of a partitioned step share one workerProcessor and each partition's
-  // step opens and closes it. The first partition to end calls close(), which destroys the shared
-  // piscina pool while the other partitions still have chunks in it: those fail with "Terminating
-  // worker thread" (ThreadTermination). Partitions + worker threads is the natural way to use more
-  // than one core, so this should work (reference-count open/close in workerProcessor, or make the
-  // processor PerExecution like the reader and writer).
+  // A step's processor is one object for every StepExecution, so the partitions of a partitioned
+  // step share one workerProcessor, and each partition's step opens and closes it: the pool must
+  // live until the last partition closes it, or the others' chunks fail with "Terminating worker thread".
   it('partitions sharing a workerProcessor: one partition ending does not kill the others\' chunks', { timeout: 20_000 }, async () => {
     const worker = step('cpu-worker')
       .chunk<{ n: number; ms: number }, Done>(5)

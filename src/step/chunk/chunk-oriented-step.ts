@@ -80,8 +80,9 @@ export class ChunkOrientedStep<I, O> extends AbstractStep<ChunkStepParts<I, O>> 
     const { skipPolicy, retry } = this.options.faultTolerance;
     const retrier = new Retrier(retry, (error, attempt) => logger.warn({ event: 'item.retried', attempt, err: error }, 'Retrying a failed item operation'));
     const faultTolerant = this.options.faultTolerance !== NOT_FAULT_TOLERANT;
-    const { concurrency, processorConcurrency } = this.options;
+    const { processorConcurrency } = this.options;
     const { chunkTimeoutMs } = this.options;
+    const concurrency = Math.max(this.options.concurrency, chunksInFlightOf(parts.processor));
     const committer = new ChunkCommitter(stepExecution, parts, environment, logger, skipPolicy, retrier, faultTolerant, processorConcurrency, chunkTimeoutMs);
     await runChunkPipeline<I, ProcessOutcome<I, O>[]>({
       reader: parts.reader,
@@ -92,8 +93,8 @@ export class ChunkOrientedStep<I, O> extends AbstractStep<ChunkStepParts<I, O>> 
       isSkippableRead: (error) => isSkippableKind(skipPolicy, error),
       readTimeoutMs: chunkTimeoutMs,
       onReadTimeout: () => new ChunkTimeoutError(this.name, 'read', chunkTimeoutMs ?? 0),
-      // Multi-threaded: up to `concurrency` chunks are processed at once as soon as they are read;
-      // writes and commits still happen one chunk at a time, in read order.
+      // Multi-threaded (or a processor that asks for it): up to `concurrency` chunks are processed at
+      // once as soon as they are read; writes and commits still happen one chunk at a time, in read order.
       ...(concurrency > 1 ? { prepare: (chunk: ReadChunk<I>) => committer.prepare(chunk), prepareConcurrency: concurrency } : {}),
       handle: (chunk, prepared) => committer.handle(chunk, prepared),
     });
@@ -182,6 +183,8 @@ class ChunkCommitter<I, O> {
    * in read order, so concurrency cannot change the counts.
    */
   async prepare(read: ReadChunk<I>): Promise<ProcessOutcome<I, O>[]> {
+    // The empty chunk that only finds the end of the data is never handled (see handle).
+    if (isEndOfData(read)) return [];
     await this.parts.listeners.beforeChunk(new Chunk(read.items));
     return this.processConcurrently(read.items);
   }
@@ -190,7 +193,7 @@ class ChunkCommitter<I, O> {
     // A stop seen at the last commit ends the step here; a chunk read ahead is dropped uncounted
     // and, as its reader state was never committed, read again on restart.
     if (this.step.terminateOnly) return 'finish';
-    if (read.items.length === 0 && read.readError === undefined && read.readFailures.length === 0) return 'finish';
+    if (isEndOfData(read)) return 'finish';
 
     const { listeners } = this.parts;
     const work: ChunkWork<I, O> = { contribution: new StepContribution(), staged: [], skips: [], countAsCommit: true };
@@ -467,6 +470,25 @@ class ChunkCommitter<I, O> {
       remove: (store: string, key: string) => void staged.push({ kind: 'remove', store, key }),
     };
   }
+}
+
+/**
+ * How many chunks a processor wants processed at once, whatever the step's `taskExecutor`: a
+ * processor whose work runs elsewhere (worker threads) keeps those threads busy with the next chunk
+ * while the main thread reads and commits. Chunks still commit one at a time, in read order.
+ */
+interface ChunksInFlightHint {
+  readonly chunksInFlight?: number;
+}
+
+function chunksInFlightOf(processor: object | undefined): number {
+  const wanted = (processor as ChunksInFlightHint | undefined)?.chunksInFlight;
+  return typeof wanted === 'number' && Number.isInteger(wanted) && wanted > 1 ? wanted : 1;
+}
+
+/** A chunk with nothing in it: the reader found the end of its data at the chunk's first read. */
+function isEndOfData(read: ReadChunk<unknown>): boolean {
+  return read.items.length === 0 && read.readError === undefined && read.readFailures.length === 0;
 }
 
 /** The skip policy asked only about the kind of error; a policy that throws counts as "no". */

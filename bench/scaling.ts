@@ -10,7 +10,9 @@
  * 2. cpu: a CPU-bound processor (chained SHA-256, calibrated to ~10 us per item, the module
  *    test/integration/fixtures/scaling/hash.mjs), `workerProcessor(module, { threads: 2 })` against
  *    the same step running that module's function on the main thread. Target >= 1.7x on 2 cores.
- *    Measured alone (one chunk in a worker at a time) and with `taskExecutor({ concurrency })`.
+ *    For information also with `chunksInFlight: 1` (one chunk in the threads at a time) and with
+ *    `taskExecutor({ concurrency })`. Every run's writer checks the outputs' order and compares a
+ *    checksum of their hashes with the main thread's run.
  * 3. io: the same 1 ms-per-item processor (no processor concurrency): a multi-threaded step
  *    `taskExecutor({ concurrency: 4 })` and a partitioned step (`rangePartitioner`, gridSize 4)
  *    against the plain step. Ratio reported.
@@ -25,7 +27,7 @@
  * overrides (all optional): SCALING_ONLY, SCALING_QUICK, SCALING_CHUNK (1000),
  * SCALING_ASYNC_ITEMS (100000), SCALING_ASYNC_BASELINE_ITEMS (= SCALING_ASYNC_ITEMS),
  * SCALING_ASYNC_CONCURRENCY (64), SCALING_CPU_ITEMS (1000000), SCALING_CPU_ROUNDS (calibrated),
- * SCALING_THREADS (2), SCALING_CPU_TASK_CONCURRENCY ("2"), SCALING_IO_ITEMS (20000),
+ * SCALING_THREADS (2), SCALING_CPU_IN_FLIGHT ("1"; 0 for none), SCALING_CPU_TASK_CONCURRENCY ("2"; 0 for none), SCALING_IO_ITEMS (20000),
  * SCALING_IO_CHUNK (100), SCALING_IO_CONCURRENCY (4), SCALING_MEM_SMALL (1000000),
  * SCALING_MEM_LARGE (10000000), SCALING_MEM_SETTINGS ("plain,async64,mt4,partitioned4").
  *
@@ -34,7 +36,7 @@
  * before and after each part.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,7 +100,21 @@ function partitionReader(context: ExecutionContext, onRead?: () => void): Counti
 interface Timed {
   readonly seconds: number;
   readonly itemsPerSec: number;
+  /** CPU of the whole process: every thread (main, worker threads, V8 and libuv helpers). */
   readonly cpuSeconds: number;
+  /** CPU of the main thread alone (Linux /proc/thread-self; undefined elsewhere). */
+  readonly mainThreadCpuSeconds: number | undefined;
+}
+
+/** The calling thread's CPU time in seconds, from /proc/thread-self/stat (utime + stime, in clock ticks of 1/100 s). */
+function threadCpuSeconds(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs `definition` on a fresh LMDB store, checks that it completed with `items` written, and times it. */
@@ -107,10 +123,12 @@ async function timedRun(definition: Job, items: number, written: () => number): 
   const runtime = await BatchRuntime.open({ path: directory, logger: false });
   try {
     const cpuBefore = process.cpuUsage();
+    const mainBefore = threadCpuSeconds();
     const started = process.hrtime.bigint();
     const execution = await runtime.launcher.run(definition);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cpu = process.cpuUsage(cpuBefore);
+    const mainAfter = threadCpuSeconds();
     const first = execution.stepExecutions[0];
     if (execution.status !== 'COMPLETED' || first?.writeCount !== items || written() !== items) {
       throw new Error(
@@ -118,7 +136,8 @@ async function timedRun(definition: Job, items: number, written: () => number): 
           `writeCount ${first?.writeCount}, writer saw ${written()}: ${first?.exitStatus.exitDescription.slice(0, 300)}`,
       );
     }
-    return { seconds, itemsPerSec: items / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+    const mainThreadCpuSeconds = mainBefore === undefined || mainAfter === undefined ? undefined : mainAfter - mainBefore;
+    return { seconds, itemsPerSec: items / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainThreadCpuSeconds };
   } finally {
     await runtime.close();
     rmSync(directory, { recursive: true, force: true });
@@ -196,7 +215,9 @@ async function benchCpu(): Promise<CpuResult> {
   const items = intFromEnv('SCALING_CPU_ITEMS', QUICK ? 100_000 : 1_000_000);
   const chunkSize = intFromEnv('SCALING_CHUNK', 1000);
   const threads = intFromEnv('SCALING_THREADS', 2);
-  const taskConcurrencies = listFromEnv('SCALING_CPU_TASK_CONCURRENCY', '2').map(Number);
+  // The variants run for information; 0 runs none.
+  const taskConcurrencies = listFromEnv('SCALING_CPU_TASK_CONCURRENCY', '2').map(Number).filter((n) => n > 1);
+  const inFlightVariants = listFromEnv('SCALING_CPU_IN_FLIGHT', '1').map(Number).filter((n) => n >= 1);
   const { default: hash, hashOf } = (await import(HASH_MODULE.href)) as {
     default: (item: { n: number; rounds: number }) => { n: number; h: string; thread: number };
     hashOf: (n: number, rounds: number) => string;
@@ -217,6 +238,31 @@ async function benchCpu(): Promise<CpuResult> {
 
   type Item = { n: number; rounds: number };
   type Out = { n: number; h: string; thread: number };
+  // Every run's writer checks the order of the outputs and folds their hashes into a checksum,
+  // which must be the main thread's: the runs compare the same work with the same result.
+  const checkedWriter = (inWorkers: boolean) => {
+    let count = 0;
+    let checksum = 0;
+    let problem: string | undefined;
+    const writer = {
+      write: (chunk: { items: readonly Out[] }) => {
+        for (const out of chunk.items) {
+          count += 1;
+          if (problem === undefined && (out.n !== count || (out.thread !== 0) !== inWorkers)) problem = `output ${count}: ${JSON.stringify(out)}`;
+          checksum = (Math.imul(checksum, 31) + Number.parseInt(out.h.slice(0, 8), 16)) | 0;
+        }
+      },
+    };
+    return { writer, written: () => count, checksum: () => checksum, problem: () => problem };
+  };
+  let expectedChecksum: number | undefined;
+  const checked = async (run: Promise<Timed>, check: ReturnType<typeof checkedWriter>, label: string): Promise<Timed> => {
+    const timed = await run;
+    if (check.problem() !== undefined) throw new Error(`cpu ${label}: ${check.problem()}`);
+    expectedChecksum ??= check.checksum();
+    if (check.checksum() !== expectedChecksum) throw new Error(`cpu ${label}: output checksum ${check.checksum()}, the main thread's was ${expectedChecksum}`);
+    return timed;
+  };
   const reader = (count: number) => () => {
     const inner = new CountingReader(1, count);
     return {
@@ -229,25 +275,31 @@ async function benchCpu(): Promise<CpuResult> {
     };
   };
   const runMain = () => {
-    const { writer, written } = countingWriter();
-    const s = step('cpu').chunk<Item, Out>(chunkSize).reader(reader(items)).processor(hash).writer(writer).build();
-    return timedRun(job('cpu-main').start(s).build(), items, written);
+    const check = checkedWriter(false);
+    const s = step('cpu').chunk<Item, Out>(chunkSize).reader(reader(items)).processor(hash).writer(check.writer).build();
+    return checked(timedRun(job('cpu-main').start(s).build(), items, check.written), check, 'main thread');
   };
-  const runWorkers = (taskConcurrency: number) => {
-    const { writer, written } = countingWriter();
-    let builder = step('cpu').chunk<Item, Out>(chunkSize).reader(reader(items)).processor(workerProcessor<Item, Out>(HASH_MODULE, { threads })).writer(writer);
-    if (taskConcurrency > 1) builder = builder.taskExecutor({ concurrency: taskConcurrency });
-    return timedRun(job(`cpu-workers-${taskConcurrency}`).start(builder.build()).build(), items, written);
+  /** `workerProcessor(module, { threads })` as a user writes it, then variants for information. */
+  const variants: Array<{ label: string; chunksInFlight?: number; taskConcurrency?: number }> = [
+    { label: `workerProcessor(threads ${threads})` },
+    ...inFlightVariants.map((chunksInFlight) => ({ label: `workerProcessor(threads ${threads}, chunksInFlight ${chunksInFlight})`, chunksInFlight })),
+    ...taskConcurrencies.map((taskConcurrency) => ({ label: `workerProcessor(threads ${threads}) + taskExecutor(${taskConcurrency})`, taskConcurrency })),
+  ];
+  const runWorkers = (variant: (typeof variants)[number]) => {
+    const check = checkedWriter(true);
+    const options = variant.chunksInFlight === undefined ? { threads } : { threads, chunksInFlight: variant.chunksInFlight };
+    let builder = step('cpu').chunk<Item, Out>(chunkSize).reader(reader(items)).processor(workerProcessor<Item, Out>(HASH_MODULE, options)).writer(check.writer);
+    if (variant.taskConcurrency !== undefined) builder = builder.taskExecutor({ concurrency: variant.taskConcurrency });
+    return checked(timedRun(job('cpu-workers').start(builder.build()).build(), items, check.written), check, variant.label);
   };
 
   const mainThread = await runMain();
   progress(`  main thread: ${fmt(mainThread.itemsPerSec)} items/s (${mainThread.seconds.toFixed(2)} s, ${((mainThread.seconds * 1e6) / items).toFixed(1)} us/item)`);
   const workers: CpuRun[] = [];
-  for (const taskConcurrency of [1, ...taskConcurrencies]) {
-    const timed = await runWorkers(taskConcurrency);
-    const label = taskConcurrency === 1 ? `workerProcessor(threads ${threads})` : `workerProcessor(threads ${threads}) + taskExecutor(${taskConcurrency})`;
-    workers.push({ label, ...timed, ratio: round(timed.itemsPerSec / mainThread.itemsPerSec, 2) });
-    progress(`  ${label}: ${fmt(timed.itemsPerSec)} items/s (${timed.seconds.toFixed(2)} s), ${(timed.itemsPerSec / mainThread.itemsPerSec).toFixed(2)}x`);
+  for (const variant of variants) {
+    const timed = await runWorkers(variant);
+    workers.push({ label: variant.label, ...timed, ratio: round(timed.itemsPerSec / mainThread.itemsPerSec, 2) });
+    progress(`  ${variant.label}: ${fmt(timed.itemsPerSec)} items/s (${timed.seconds.toFixed(2)} s), ${(timed.itemsPerSec / mainThread.itemsPerSec).toFixed(2)}x`);
   }
   const best = workers.reduce((a, b) => (b.ratio > a.ratio ? b : a));
   return {
@@ -477,29 +529,33 @@ async function main(): Promise<void> {
 
   const rate = (t: Timed) => fmt(t.itemsPerSec);
   const lines: string[] = ['', `tsbatch scaling benchmarks, Node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${new Date().toISOString()}`, ''];
-  lines.push('| benchmark | setting | items | seconds | items/s | ratio | target | met | CPU us/item (all threads) |', '|---|---|--:|--:|--:|--:|--:|:-:|--:|');
+  lines.push(
+    '| benchmark | setting | items | seconds | items/s | ratio | target | met | CPU us/item (all threads) | main-thread CPU us/item |',
+    '|---|---|--:|--:|--:|--:|--:|:-:|--:|--:|',
+  );
   const cpuPerItem = (t: Timed, items: number) => ((t.cpuSeconds * 1e6) / items).toFixed(2);
+  const mainCpuPerItem = (t: Timed, items: number) => (t.mainThreadCpuSeconds === undefined ? 'n/a' : ((t.mainThreadCpuSeconds * 1e6) / items).toFixed(2));
   if (asyncResult) {
     const a = asyncResult;
-    lines.push(`| async processor (1 ms I/O per item, chunk ${a.chunkSize}) | concurrency 1 (baseline) | ${fmt(a.baselineItems)} | ${a.baseline.seconds.toFixed(2)} | ${rate(a.baseline)} | 1.00 | | | ${cpuPerItem(a.baseline, a.baselineItems)} |`);
+    lines.push(`| async processor (1 ms I/O per item, chunk ${a.chunkSize}) | concurrency 1 (baseline) | ${fmt(a.baselineItems)} | ${a.baseline.seconds.toFixed(2)} | ${rate(a.baseline)} | 1.00 | | | ${cpuPerItem(a.baseline, a.baselineItems)} | ${mainCpuPerItem(a.baseline, a.baselineItems)} |`);
     lines.push(
-      `| | concurrency ${a.concurrency} | ${fmt(a.items)} | ${a.concurrent.seconds.toFixed(2)} | ${rate(a.concurrent)} | ${a.ratio.toFixed(2)} | >= ${a.target} | ${a.met ? 'yes' : 'NO'} | ${cpuPerItem(a.concurrent, a.items)} |`,
+      `| | concurrency ${a.concurrency} | ${fmt(a.items)} | ${a.concurrent.seconds.toFixed(2)} | ${rate(a.concurrent)} | ${a.ratio.toFixed(2)} | >= ${a.target} | ${a.met ? 'yes' : 'NO'} | ${cpuPerItem(a.concurrent, a.items)} | ${mainCpuPerItem(a.concurrent, a.items)} |`,
     );
   }
   if (cpuResult) {
     const c = cpuResult;
     lines.push(
-      `| CPU-bound (${c.rounds} SHA-256 rounds = ${c.microsPerItemOnMainThread} us/item incl. step, chunk ${c.chunkSize}) | main thread (baseline) | ${fmt(c.items)} | ${c.mainThread.seconds.toFixed(2)} | ${rate(c.mainThread)} | 1.00 | | | ${cpuPerItem(c.mainThread, c.items)} |`,
+      `| CPU-bound (${c.rounds} SHA-256 rounds = ${c.microsPerItemOnMainThread} us/item incl. step, chunk ${c.chunkSize}) | main thread (baseline) | ${fmt(c.items)} | ${c.mainThread.seconds.toFixed(2)} | ${rate(c.mainThread)} | 1.00 | | | ${cpuPerItem(c.mainThread, c.items)} | ${mainCpuPerItem(c.mainThread, c.items)} |`,
     );
     c.workers.forEach((w, i) =>
-      lines.push(`| | ${w.label} | ${fmt(c.items)} | ${w.seconds.toFixed(2)} | ${rate(w)} | ${w.ratio.toFixed(2)} | ${i === 0 ? `>= ${c.target}` : '(info)'} | ${i === 0 ? (c.met ? 'yes' : 'NO') : w.ratio >= c.target ? '(yes)' : '(no)'} | ${cpuPerItem(w, c.items)} |`),
+      lines.push(`| | ${w.label} | ${fmt(c.items)} | ${w.seconds.toFixed(2)} | ${rate(w)} | ${w.ratio.toFixed(2)} | ${i === 0 ? `>= ${c.target}` : '(info)'} | ${i === 0 ? (c.met ? 'yes' : 'NO') : w.ratio >= c.target ? '(yes)' : '(no)'} | ${cpuPerItem(w, c.items)} | ${mainCpuPerItem(w, c.items)} |`),
     );
   }
   if (ioResult) {
     const r = ioResult;
-    lines.push(`| I/O-bound (1 ms per item, chunk ${r.chunkSize}) | plain step (baseline) | ${fmt(r.items)} | ${r.plain.seconds.toFixed(2)} | ${rate(r.plain)} | 1.00 | | | ${cpuPerItem(r.plain, r.items)} |`);
-    lines.push(`| | taskExecutor(${r.concurrency}) | ${fmt(r.items)} | ${r.multiThreaded.seconds.toFixed(2)} | ${rate(r.multiThreaded)} | ${r.multiThreaded.ratio.toFixed(2)} | report | | ${cpuPerItem(r.multiThreaded, r.items)} |`);
-    lines.push(`| | partitioned, gridSize ${r.concurrency} | ${fmt(r.items)} | ${r.partitioned.seconds.toFixed(2)} | ${rate(r.partitioned)} | ${r.partitioned.ratio.toFixed(2)} | report | | ${cpuPerItem(r.partitioned, r.items)} |`);
+    lines.push(`| I/O-bound (1 ms per item, chunk ${r.chunkSize}) | plain step (baseline) | ${fmt(r.items)} | ${r.plain.seconds.toFixed(2)} | ${rate(r.plain)} | 1.00 | | | ${cpuPerItem(r.plain, r.items)} | ${mainCpuPerItem(r.plain, r.items)} |`);
+    lines.push(`| | taskExecutor(${r.concurrency}) | ${fmt(r.items)} | ${r.multiThreaded.seconds.toFixed(2)} | ${rate(r.multiThreaded)} | ${r.multiThreaded.ratio.toFixed(2)} | report | | ${cpuPerItem(r.multiThreaded, r.items)} | ${mainCpuPerItem(r.multiThreaded, r.items)} |`);
+    lines.push(`| | partitioned, gridSize ${r.concurrency} | ${fmt(r.items)} | ${r.partitioned.seconds.toFixed(2)} | ${rate(r.partitioned)} | ${r.partitioned.ratio.toFixed(2)} | report | | ${cpuPerItem(r.partitioned, r.items)} | ${mainCpuPerItem(r.partitioned, r.items)} |`);
   }
   if (memoryResult) {
     const m = memoryResult;

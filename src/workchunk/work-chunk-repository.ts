@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { ExecutionOwner, OwnerHeartbeat } from '../domain/execution-owner.js';
 import { isEndedInstanceStatus, type WorkChunkInstanceStatus, type WorkChunkStatus } from '../domain/work-chunk-status.js';
 import type { JsonValue } from '../domain/execution-context.js';
-import { WorkChunkInstanceEndedError, NoSuchWorkChunkInstanceError } from '../domain/errors.js';
+import { InjectedFaultError, WorkChunkInstanceEndedError, NoSuchWorkChunkInstanceError } from '../domain/errors.js';
 import { Keys } from '../repository/keys.js';
 import type { KvStore } from '../repository/kv-store.js';
 import type { Clock } from '../support/clock.js';
-import type { FaultPoints } from '../support/fault-points.js';
+import { FaultPoint, type FaultPoints } from '../support/fault-points.js';
 import { settleInstance } from './gate.js';
 import { parseQueueKey, WorkChunkKeys } from './keys.js';
 import type { StoredWorkStep, WorkChunkInstanceRecord, WorkChunkLease, WorkChunkRecord } from './records.js';
@@ -324,6 +324,8 @@ export class WorkChunkRepository {
         if (chunk?.status === 'REDUCTION_READY') wtx.move(instance, chunk, { type: 'REDUCED' });
       }
       instance.reducer = { state, consumed: instance.reducer.consumed + chunkIds.length, lease: { owner, expiresAt: wtx.now + leaseMs } };
+      // The reducer's commits are chunk commits too: crash tests can land in the middle of a reduction.
+      this.faults?.hit(FaultPoint.IN_CHUNK_COMMIT, (point) => new InjectedFaultError(point));
       wtx.flush();
       return true;
     });

@@ -18,6 +18,14 @@ export interface ReducerRunnerOptions {
 
 /** Chunks consumed between two commits of a resumable reducer's state. */
 const BATCH = 100;
+const RETRY_DELAY_MS = 500;
+
+/** Marks an error thrown by the reducer's own code, as opposed to one from the store. */
+class ReducerCodeFailure extends Error {
+  constructor(cause: unknown) {
+    super('the reducer threw', { cause });
+  }
+}
 
 /**
  * Runs the reducers of FINALIZE instances. One reducer per instance in the whole store: the
@@ -27,6 +35,8 @@ const BATCH = 100;
  */
 export class ReducerRunner {
   private readonly active = new Map<string, Promise<void>>();
+  private readonly retries = new Set<NodeJS.Timeout>();
+  private closed = false;
 
   constructor(private readonly options: ReducerRunnerOptions) {}
 
@@ -43,7 +53,20 @@ export class ReducerRunner {
   }
 
   async drain(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.retries) clearTimeout(timer);
     await Promise.all(this.active.values());
+  }
+
+  /** Runs the reduction again after a pause (the maintenance pass would too, only later). */
+  private retryLater(instanceId: string): void {
+    if (this.closed) return;
+    const timer = setTimeout(() => {
+      this.retries.delete(timer);
+      void this.run(instanceId);
+    }, RETRY_DELAY_MS);
+    timer.unref();
+    this.retries.add(timer);
   }
 
   private async reduce(instanceId: string): Promise<void> {
@@ -62,17 +85,26 @@ export class ReducerRunner {
     let state: JsonValue = resumable ? (instance.reducer?.state ?? reducer.initial!(context.parameters)) : null;
     const warnings: string[] = [];
     logger.info({ event: 'workchunk.reduction_started', resumedAfter: instance.reducer?.consumed ?? 0 }, 'Reduction started');
+    // The reducer's own code failing ends the instance FAILED; the store failing does not: nothing
+    // of the failed transaction was written, so the reduction is simply run again later.
+    const userCode = async <T>(call: () => T | PromiseLike<T>): Promise<T> => {
+      try {
+        return await call();
+      } catch (error) {
+        throw new ReducerCodeFailure(error);
+      }
+    };
     try {
       let after: string | undefined;
       for (;;) {
         const batch = repository.reductionBatch(instanceId, BATCH, after);
         if (batch.length === 0) break;
         for (const chunk of batch) {
-          const next = await reducer.consume(chunk.data, state, context);
+          const next = await userCode(() => reducer.consume(chunk.data, state, context));
           if (next !== undefined) state = next;
         }
         after = batch[batch.length - 1]?.id;
-        if (resumable) assertJsonValue(`state of reducer '${step.id}'`, state);
+        if (resumable) await userCode(() => assertJsonValue(`state of reducer '${step.id}'`, state));
         // Resumable: the consumed chunks and the state, together. Otherwise only the lease is renewed.
         const kept = await repository.commitReduction(instanceId, owner, resumable ? batch.map((c) => c.id) : [], resumable ? state : null, leaseMs);
         if (!kept) {
@@ -82,18 +114,20 @@ export class ReducerRunner {
         if (resumable) after = undefined;
       }
       let report: JsonValue | null = null;
-      await reducer.complete(
-        {
-          accept(value: unknown) {
-            assertJsonValue(`report of '${step.id}'`, value);
-            report = value as JsonValue;
+      await userCode(() =>
+        reducer.complete(
+          {
+            accept(value: unknown) {
+              assertJsonValue(`report of '${step.id}'`, value);
+              report = value as JsonValue;
+            },
+            recoveredError(message: string) {
+              warnings.push(String(message));
+            },
           },
-          recoveredError(message: string) {
-            warnings.push(String(message));
-          },
-        },
-        state,
-        context,
+          state,
+          context,
+        ),
       );
       const ended = await repository.endReduction(instanceId, owner, { report, warnings });
       if (ended) {
@@ -101,7 +135,12 @@ export class ReducerRunner {
         this.options.onEnded(ended);
       }
     } catch (thrown) {
-      const error = asError(thrown);
+      if (!(thrown instanceof ReducerCodeFailure)) {
+        logger.warn({ event: 'workchunk.reduction_interrupted', err: thrown }, 'The store refused a reduction commit; the reduction runs again shortly');
+        this.retryLater(instanceId);
+        return;
+      }
+      const error = asError(thrown.cause);
       logger.error({ event: 'workchunk.reduction_failed', err: error }, 'Reduction failed');
       const ended = await repository.endReduction(instanceId, owner, { error: `${error.name}: ${error.message}` });
       if (ended) this.options.onEnded(ended);

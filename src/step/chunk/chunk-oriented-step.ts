@@ -78,7 +78,23 @@ export class ChunkOrientedStep<I, O> extends AbstractStep<ChunkStepParts<I, O>> 
   protected async doExecute(stepExecution: StepExecution, parts: ChunkStepParts<I, O>, environment: StepEnvironment, logger: Logger): Promise<void> {
     if (stepExecution.terminateOnly) return;
     const { skipPolicy, retry } = this.options.faultTolerance;
-    const retrier = new Retrier(retry, (error, attempt) => logger.warn({ event: 'item.retried', attempt, err: error }, 'Retrying a failed item operation'));
+    const retrier = new Retrier(retry, (error, attempt) => {
+      logger.warn({ event: 'item.retried', attempt, err: error }, 'Retrying a failed item operation');
+      const events = environment.events;
+      if (events?.active) {
+        const job = environment.jobExecution;
+        const errorType = (error as { code?: unknown } | null)?.code;
+        events.publish({
+          type: 'item.retried',
+          jobName: job.jobName,
+          jobInstanceId: job.jobInstance.id,
+          jobExecutionId: job.id,
+          stepName: stepExecution.stepName,
+          stepExecutionId: stepExecution.id,
+          errorType: typeof errorType === 'string' ? errorType : error instanceof Error ? error.name : typeof error,
+        });
+      }
+    });
     const faultTolerant = this.options.faultTolerance !== NOT_FAULT_TOLERANT;
     const { processorConcurrency } = this.options;
     const { chunkTimeoutMs } = this.options;
@@ -202,6 +218,7 @@ class ChunkCommitter<I, O> {
     // Set when the chunk timed out: work still running in the background must not touch the
     // step's context afterwards (the failed step stores it, and a restart resumes from it).
     let abandoned = false;
+    const timing = { started: performance.now(), writeStarted: 0, writeEnded: 0 };
     const processAndWrite = async (): Promise<void> => {
       this.applyReads(read, work);
       if (prepared) output = new Chunk(this.applyOutcomes(await prepared, work));
@@ -215,7 +232,9 @@ class ChunkCommitter<I, O> {
       }
       this.environment.faults?.hit(FaultPoint.BEFORE_WRITE, faultError);
       if (abandoned) return;
+      timing.writeStarted = performance.now();
       if (output.size > 0) await this.write(output, work);
+      timing.writeEnded = performance.now();
       this.environment.faults?.hit(FaultPoint.AFTER_WRITE, faultError);
       if (abandoned) return;
       await listeners.afterChunk(output);
@@ -234,15 +253,58 @@ class ChunkCommitter<I, O> {
       this.step.apply(work.contribution);
       this.step.rollbackCount += 1;
       this.logger.debug({ event: 'chunk.rolled_back', readCount: work.contribution.readCount, err: error }, 'Chunk rolled back');
+      this.publishChunkEnded('rolled_back', read, work, timing, 0);
       await listeners.onChunkError(error, output);
       throw error;
     }
     // A chunk whose every read was skipped still commits the reader's position, but Spring Batch
     // does not count it as a commit.
     const countAsCommit = work.countAsCommit && read.items.length > 0;
-    await commitContribution(this.step, work.contribution, work.staged, committedContext, this.environment, this.logger, countAsCommit);
+    const commitStarted = performance.now();
+    try {
+      await commitContribution(this.step, work.contribution, work.staged, committedContext, this.environment, this.logger, countAsCommit);
+    } catch (error) {
+      this.publishChunkEnded('rolled_back', read, work, timing, performance.now() - commitStarted);
+      throw error;
+    }
+    this.publishChunkEnded('committed', read, work, timing, performance.now() - commitStarted);
     await this.notifySkips(work.skips);
     return read.exhausted ? 'finish' : 'continue';
+  }
+
+  /** One event per chunk, with its counts and the time of each phase; nothing when nobody listens. */
+  private publishChunkEnded(
+    outcome: 'committed' | 'rolled_back',
+    read: ReadChunk<I>,
+    work: ChunkWork<I, O>,
+    timing: { readonly started: number; readonly writeStarted: number; readonly writeEnded: number },
+    commitMs: number,
+  ): void {
+    const events = this.environment.events;
+    if (!events?.active) return;
+    const { contribution } = work;
+    const job = this.environment.jobExecution;
+    const now = performance.now();
+    const processEnded = timing.writeStarted || now;
+    events.publish({
+      type: 'chunk.ended',
+      jobName: job.jobName,
+      jobInstanceId: job.jobInstance.id,
+      jobExecutionId: job.id,
+      stepName: this.step.stepName,
+      stepExecutionId: this.step.id,
+      outcome,
+      read: contribution.readCount,
+      written: contribution.writeCount,
+      filtered: contribution.filterCount,
+      readSkips: contribution.readSkipCount,
+      processSkips: contribution.processSkipCount,
+      writeSkips: contribution.writeSkipCount,
+      readMs: read.readMs,
+      processMs: processEnded - timing.started,
+      writeMs: timing.writeStarted ? (timing.writeEnded || now) - timing.writeStarted : 0,
+      commitMs,
+    });
   }
 
   /** Counts the chunk's reads and decides, in read order, which failed reads are skipped. */

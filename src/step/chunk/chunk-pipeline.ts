@@ -22,6 +22,8 @@ export interface ReadChunk<I> {
   readonly exhausted: boolean;
   /** What the reader's `update()` put after this chunk's last read; committed with this chunk. */
   readonly readerState: ExecutionContextSnapshot;
+  /** How long reading this chunk took, for the step's chunk events. */
+  readonly readMs: number;
 }
 
 export interface ReadFailure {
@@ -145,7 +147,7 @@ async function readWithin<I>(reading: ChunkReading<I>, chunkSize: number, option
   try {
     return await withTimeout(reading.next(chunkSize), readTimeoutMs, onReadTimeout);
   } catch (error) {
-    return { items: [], exhausted: false, readFailures: [], readError: error, readerState: {} };
+    return { items: [], exhausted: false, readFailures: [], readError: error, readerState: {}, readMs: readTimeoutMs };
   }
 }
 
@@ -167,6 +169,7 @@ class ChunkReading<I> {
   }
 
   async next(chunkSize: number): Promise<ReadChunk<I>> {
+    const started = performance.now();
     const items: I[] = [];
     const readFailures: ReadFailure[] = [];
     let exhausted = false;
@@ -196,7 +199,8 @@ class ChunkReading<I> {
       items.push(item);
     }
     const readerState = await this.captureReaderState();
-    return readError === undefined ? { items, exhausted, readFailures, readerState } : { items, exhausted, readFailures, readError, readerState };
+    const readMs = performance.now() - started;
+    return readError === undefined ? { items, exhausted, readFailures, readerState, readMs } : { items, exhausted, readFailures, readError, readerState, readMs };
   }
 
   private async readWithListeners(): Promise<I | null | undefined> {

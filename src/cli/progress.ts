@@ -9,9 +9,26 @@ export function progressWanted(stream: NodeJS.WriteStream = process.stderr): boo
 }
 
 /**
- * A live one-line view of a running execution on stderr: the current step, its read and written
- * counts, the write rate and the elapsed time. It polls the store (the CLI cannot add listeners to
- * a user's job), so it shows exactly what has been committed.
+ * What a step read in the job's last COMPLETED execution, by step name: the best guess of how much
+ * the running one will read, which turns the line into a bar. Empty for a job never completed.
+ */
+export async function readCountsOfLastCompletedRun(explorer: JobExplorer, jobName: string, excludeExecutionId: number): Promise<Map<string, number>> {
+  const estimate = new Map<string, number>();
+  for (const instance of await explorer.getJobInstances(jobName, 0, 20)) {
+    const executions = (await explorer.getJobExecutions(instance.id)).filter((e) => e.id !== excludeExecutionId && e.status === 'COMPLETED');
+    const last = executions.sort((a, b) => b.id - a.id)[0];
+    if (!last) continue;
+    for (const step of last.stepExecutions) if (step.readCount > 0) estimate.set(step.stepName, step.readCount);
+    return estimate;
+  }
+  return estimate;
+}
+
+/**
+ * A live view of a running execution on stderr: the current step, its read and written counts,
+ * the write rate and the elapsed time, with a bar and a percentage when the job's last completed
+ * run tells how much the step reads. It polls the store (the CLI cannot add listeners to a user's
+ * job), so it shows exactly what has been committed.
  */
 export class ProgressLine {
   private readonly bar: cliProgress.SingleBar;
@@ -25,14 +42,17 @@ export class ProgressLine {
     jobName: string,
     intervalMs: number,
     stream: NodeJS.WriteStream,
+    private readonly estimate: ReadonlyMap<string, number>,
   ) {
+    const counts = 'step {step} | read {read} | written {written} | {rate} items/s | {elapsed}';
     this.bar = new cliProgress.SingleBar({
-      format: '{job} #{id} {status} | step {step} | read {read} | written {written} | {rate} items/s | {elapsed}',
+      format: estimate.size > 0 ? `{job} #{id} {status} {bar} {percentage}% | ${counts}` : `{job} #{id} {status} | ${counts}`,
       stream,
       hideCursor: true,
       clearOnComplete: true,
       fps: 4,
       noTTYOutput: false,
+      barsize: 24,
     });
     this.bar.start(1, 0, { job: jobName, id: executionId, status: 'STARTING', step: '-', read: 0, written: 0, rate: 0, elapsed: '0ms' });
     this.timer = setInterval(() => void this.poll(), intervalMs);
@@ -40,8 +60,10 @@ export class ProgressLine {
   }
 
   /** Starts the line when stderr is a TTY outside CI; otherwise returns undefined and shows nothing. */
-  static start(explorer: JobExplorer, executionId: number, jobName: string, intervalMs = 500, stream: NodeJS.WriteStream = process.stderr): ProgressLine | undefined {
-    return progressWanted(stream) ? new ProgressLine(explorer, executionId, jobName, intervalMs, stream) : undefined;
+  static async start(explorer: JobExplorer, executionId: number, jobName: string, intervalMs = 500, stream: NodeJS.WriteStream = process.stderr): Promise<ProgressLine | undefined> {
+    if (!progressWanted(stream)) return undefined;
+    const estimate = await readCountsOfLastCompletedRun(explorer, jobName, executionId).catch(() => new Map<string, number>());
+    return new ProgressLine(explorer, executionId, jobName, intervalMs, stream, estimate);
   }
 
   private async poll(): Promise<void> {
@@ -56,7 +78,9 @@ export class ProgressLine {
       const stepMs = current?.startTime ? now - current.startTime.getTime() : 0;
       const rate = current && stepMs > 0 ? Math.round((current.writeCount * 1000) / stepMs) : 0;
       const elapsed = execution.startTime ? formatDuration(now - execution.startTime.getTime()) : '0ms';
-      this.bar.update(0, {
+      const expected = current ? this.estimate.get(current.stepName) : undefined;
+      if (expected !== undefined && current) this.bar.setTotal(Math.max(expected, current.readCount, 1));
+      this.bar.update(expected !== undefined && current ? current.readCount : 0, {
         job: execution.jobName,
         id: execution.id,
         status: execution.status,

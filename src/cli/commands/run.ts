@@ -89,7 +89,7 @@ export async function runCommand(modulePath: string, parameterArgs: readonly str
     const what = options.restart !== undefined ? `restarted execution ${options.restart} as execution ${executionId}` : `started execution ${executionId}`;
     out.message(`Job '${jobName}' ${what} (instance ${started?.jobInstance.id ?? '?'}).`);
 
-    if (!interrupts.interrupted) progress = ProgressLine.start(runtime.explorer, executionId, jobName);
+    if (!interrupts.interrupted) progress = await ProgressLine.start(runtime.explorer, executionId, jobName);
     await runtime.operator.waitFor(executionId);
     progress?.stop();
 

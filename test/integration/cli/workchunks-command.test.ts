@@ -22,7 +22,7 @@ const quick = workChunkJob('quick', 1)
 const started: number[] = [];
 const slow = workChunkJob('slow', 1)
   .first<number>('emit', (_context, sink) => {
-    for (let i = 0; i < 200; i++) sink.accept(i);
+    for (let i = 0; i < 2000; i++) sink.accept(i);
   })
   .last('wait', async () => {
     started.push(Date.now());
@@ -66,11 +66,11 @@ describe('tsbatch workchunks', () => {
       const done = await runtime.workChunks.waitFor(slowId);
       expect(done.status).toBe('CANCELLED');
       // The runtime sees the cancel at its next claim (a write transaction, so never a stale
-      // read): nothing starts once the cancel is stored, far short of 200 chunks.
+      // read): nothing starts once the cancel is stored, far short of 2000 chunks (50 s of work).
       await new Promise((resolve) => setTimeout(resolve, 200));
       const afterCancel = started.filter((t) => t > cancelledAt).length;
       expect(afterCancel).toBe(0);
-      expect(started.length).toBeLessThan(200);
+      expect(started.length).toBeLessThan(2000);
 
       const again = await cli(['workchunks', 'cancel', slowId, '--store', store]);
       expect(again.code).toBe(1);

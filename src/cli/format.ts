@@ -1,22 +1,14 @@
 import Table from 'cli-table3';
-import type { ExecutionSummary, StepSummary } from './summary.js';
+import { formatDuration } from '../present/format-duration.js';
+import type { ExecutionSummary, StepSummary } from '../present/execution-summary.js';
+
+export { formatDuration };
 
 /**
  * Human output: durations, times and tables. Colour is used only for table headers, only on a TTY,
  * and never when NO_COLOR is set (https://no-color.org/) or `--no-color` was given.
  */
 
-/** `850ms`, `12.4s`, `1m 02.3s`, `2h 05m 09.0s`; `-` when unknown. */
-export function formatDuration(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '-';
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const tenths = Math.round(ms / 100);
-  if (tenths < 600) return `${(tenths / 10).toFixed(1)}s`;
-  const hours = Math.floor(tenths / 36_000);
-  const minutes = Math.floor((tenths % 36_000) / 600);
-  const seconds = ((tenths % 600) / 10).toFixed(1).padStart(4, '0');
-  return hours > 0 ? `${hours}h ${String(minutes).padStart(2, '0')}m ${seconds}s` : `${minutes}m ${seconds}s`;
-}
 
 /** Local time as `2024-01-31 14:05:09`; `-` when absent. */
 export function formatTime(value: string | Date | null | undefined): string {

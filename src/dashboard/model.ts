@@ -1,4 +1,5 @@
 import { kill } from 'node:process';
+import { durationOf, parametersOf, summarizeStep, type ParameterSummary, type StepSummary } from '../present/execution-summary.js';
 import { hostname } from 'node:os';
 import {
   NoSuchJobExecutionError,
@@ -7,9 +8,7 @@ import {
   type BatchRuntime,
   type BatchStatus,
   type JobExecution,
-  type JobParameterType,
   type JsonValue,
-  type StepCounts,
   type StepExecution,
   type WorkChunkInstance,
   type WorkChunkInstanceStatus,
@@ -24,18 +23,8 @@ import { DashboardErrorCode, HttpError } from './http-error.js';
  * ISO 8601 strings, durations milliseconds.
  */
 
-export interface StepJson extends StepCounts {
-  readonly id: number;
-  readonly stepName: string;
-  readonly status: BatchStatus;
-  readonly exitCode: string;
-  readonly exitDescription: string;
-  readonly skipCount: number;
-  readonly startTime: string | null;
-  readonly endTime: string | null;
-  /** From start to end, or to now while it runs; null before it started. */
-  readonly durationMs: number | null;
-}
+/** A step as the API serves it: the same shape the command line prints with `--json`. */
+export type StepJson = StepSummary;
 
 export interface StepDetailJson extends StepJson {
   readonly jobExecutionId: number;
@@ -72,11 +61,7 @@ export interface ExecutionJson {
   readonly skipCount: number;
 }
 
-export interface ParameterJson {
-  readonly value: string | number | boolean;
-  readonly type: JobParameterType;
-  readonly identifying: boolean;
-}
+export type ParameterJson = ParameterSummary;
 
 export interface ExecutionDetailJson extends ExecutionJson, ExecutionActions {
   readonly exitDescription: string;
@@ -193,25 +178,7 @@ export const ACTIVE_INSTANCE_STATUSES: readonly WorkChunkInstanceStatus[] = ['QU
 
 const iso = (date: Date | null | undefined): string | null => (date ? date.toISOString() : null);
 
-export function durationOf(start: Date | null | undefined, end: Date | null | undefined, now = Date.now()): number | null {
-  if (!start) return null;
-  return Math.max(0, (end ? end.getTime() : now) - start.getTime());
-}
-
-export function stepJson(step: StepExecution, now = Date.now()): StepJson {
-  return {
-    id: step.id,
-    stepName: step.stepName,
-    status: step.status,
-    exitCode: step.exitStatus.exitCode,
-    exitDescription: step.exitStatus.exitDescription,
-    ...step.counts(),
-    skipCount: step.skipCount,
-    startTime: iso(step.startTime),
-    endTime: iso(step.endTime),
-    durationMs: durationOf(step.startTime, step.endTime, now),
-  };
-}
+export const stepJson: (step: StepExecution, now?: number) => StepJson = summarizeStep;
 
 export function stepDetailJson(step: StepExecution, now = Date.now()): StepDetailJson {
   return { ...stepJson(step, now), jobExecutionId: step.jobExecutionId, executionContext: step.executionContext.toJSON() };
@@ -244,15 +211,7 @@ export function executionJson(execution: JobExecution, now = Date.now()): Execut
   };
 }
 
-export function parametersJson(execution: JobExecution): Record<string, ParameterJson> {
-  const parameters: Record<string, ParameterJson> = {};
-  for (const name of execution.jobParameters.names()) {
-    const parameter = execution.jobParameters.getParameter(name)!;
-    const value = parameter.value instanceof Date ? parameter.value.toISOString() : parameter.value;
-    parameters[name] = { value, type: parameter.type, identifying: parameter.identifying };
-  }
-  return parameters;
-}
+export const parametersJson: (execution: JobExecution) => Record<string, ParameterJson> = parametersOf;
 
 export function instanceJson(instance: WorkChunkInstance): InstanceJson {
   return {

@@ -3,7 +3,7 @@ import { CliError } from '../cli-error.js';
 import { formatDuration, formatTime, renderTable } from '../format.js';
 import { openRuntime, type StoreOptions } from '../open-runtime.js';
 import { Output, type OutputOptions } from '../output.js';
-import { summarizeExecution } from '../summary.js';
+import { summarizeExecution } from '../../present/execution-summary.js';
 
 export interface ExecutionsOptions extends StoreOptions, OutputOptions {
   readonly job?: string;

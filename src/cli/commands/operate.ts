@@ -1,7 +1,7 @@
 import { NoSuchJobExecutionError, type BatchRuntime, type JobExecution } from '../../index.js';
 import { openRuntime, type StoreOptions } from '../open-runtime.js';
 import { Output, type OutputOptions } from '../output.js';
-import { summarizeExecution } from '../summary.js';
+import { summarizeExecution } from '../../present/execution-summary.js';
 
 /** The operations on one execution by id that need no job definition. */
 export type Operation = 'stop' | 'abandon' | 'recover';

@@ -7,7 +7,7 @@ import { openRuntime, type StoreOptions } from '../open-runtime.js';
 import { Output, type OutputOptions } from '../output.js';
 import { parseParameters } from '../parse-parameters.js';
 import { ProgressLine } from '../progress.js';
-import { summarizeExecution } from '../summary.js';
+import { summarizeExecution } from '../../present/execution-summary.js';
 
 export interface RunOptions extends StoreOptions, OutputOptions {
   /** The job to run; not needed with `restart` (the execution names it). */

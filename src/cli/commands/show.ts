@@ -2,7 +2,7 @@ import { NoSuchJobExecutionError } from '../../index.js';
 import { formatDuration, formatTime, renderParameters, renderStepsAndFailures } from '../format.js';
 import { openRuntime, type StoreOptions } from '../open-runtime.js';
 import { Output, type OutputOptions } from '../output.js';
-import { summarizeExecution, type ExecutionSummary } from '../summary.js';
+import { summarizeExecution, type ExecutionSummary } from '../../present/execution-summary.js';
 
 /** The header block of `show`: one `label  value` line per field. */
 export function renderExecutionDetails(summary: ExecutionSummary): string {

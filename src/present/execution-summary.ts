@@ -1,3 +1,7 @@
+/**
+ * The JSON shapes of executions and steps that the command line prints and the dashboard serves,
+ * built from the public API only, so both show the same fields under the same names.
+ */
 import type { BatchStatus, JobExecution, JobParameterType, StepCounts, StepExecution } from '../index.js';
 
 /** One step execution as `--json` prints it; field names are those of StepExecution. */
@@ -21,7 +25,7 @@ export interface ExecutionSummary {
   readonly status: BatchStatus;
   readonly exitCode: string;
   readonly exitDescription: string;
-  readonly parameters: Record<string, { value: string | number | boolean; type: JobParameterType; identifying: boolean }>;
+  readonly parameters: Record<string, ParameterSummary>;
   readonly createTime: string;
   readonly startTime: string | null;
   readonly endTime: string | null;
@@ -30,12 +34,12 @@ export interface ExecutionSummary {
   readonly steps: StepSummary[];
 }
 
-function iso(date: Date | undefined): string | null {
+function iso(date: Date | null | undefined): string | null {
   return date ? date.toISOString() : null;
 }
 
 /** Milliseconds from `start` to `end` (or to `now` when it has not ended); null before it started. */
-export function durationOf(start: Date | undefined, end: Date | undefined, now = Date.now()): number | null {
+export function durationOf(start: Date | null | undefined, end: Date | null | undefined, now = Date.now()): number | null {
   if (!start) return null;
   return Math.max(0, (end ? end.getTime() : now) - start.getTime());
 }
@@ -55,14 +59,25 @@ export function summarizeStep(step: StepExecution, now = Date.now()): StepSummar
   };
 }
 
-/** The execution summary printed by `run --json`, `show --json` and the operations. */
-export function summarizeExecution(execution: JobExecution, now = Date.now()): ExecutionSummary {
-  const parameters: Record<string, { value: string | number | boolean; type: JobParameterType; identifying: boolean }> = {};
+/** A parameter as JSON shows it: dates as ISO strings, with their type and whether they identify the instance. */
+export interface ParameterSummary {
+  readonly value: string | number | boolean;
+  readonly type: JobParameterType;
+  readonly identifying: boolean;
+}
+
+export function parametersOf(execution: JobExecution): Record<string, ParameterSummary> {
+  const parameters: Record<string, ParameterSummary> = {};
   for (const name of execution.jobParameters.names()) {
     const parameter = execution.jobParameters.getParameter(name)!;
     const value = parameter.value instanceof Date ? parameter.value.toISOString() : parameter.value;
     parameters[name] = { value, type: parameter.type, identifying: parameter.identifying };
   }
+  return parameters;
+}
+
+/** The execution summary printed by `run --json`, `show --json` and the operations. */
+export function summarizeExecution(execution: JobExecution, now = Date.now()): ExecutionSummary {
   return {
     id: execution.id,
     jobName: execution.jobName,
@@ -70,7 +85,7 @@ export function summarizeExecution(execution: JobExecution, now = Date.now()): E
     status: execution.status,
     exitCode: execution.exitStatus.exitCode,
     exitDescription: execution.exitStatus.exitDescription,
-    parameters,
+    parameters: parametersOf(execution),
     createTime: execution.createTime.toISOString(),
     startTime: iso(execution.startTime),
     endTime: iso(execution.endTime),

@@ -21,7 +21,17 @@ export class WorkerPool {
   constructor(threads: number) {
     // Two tasks per thread: a thread that finishes one task finds the next one already posted,
     // instead of waiting for the main thread (busy reading, or committing) to hand it over.
-    this.piscina = new Piscina({ filename: WORKER_ENTRY, minThreads: threads, maxThreads: threads, idleTimeout: 30_000, concurrentTasksPerWorker: 2 });
+    // Without Atomics, a thread takes its tasks one message at a time and sends each result as soon
+    // as its task ends: with them, two tasks taken together answer together, the first one late by
+    // the whole second one, and the chunk waiting for it holds up the pipeline.
+    this.piscina = new Piscina({
+      filename: WORKER_ENTRY,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: 30_000,
+      concurrentTasksPerWorker: 2,
+      atomics: 'disabled',
+    });
     // Errors of the pool itself (a message for a task it has already given up on while it is being
     // destroyed) concern no task; unheard, piscina would turn them into an uncaught exception.
     this.piscina.on('error', () => undefined);

@@ -7,11 +7,13 @@ export interface WorkerProcessorOptions {
   /** Threads in the pool. @default 2 */
   readonly threads?: number;
   /**
-   * Chunks of a step in the threads at once. With 2, the threads already process the next chunk
-   * while the main thread writes and commits the previous one (and reads the one after), instead
-   * of waiting for it; chunks still commit one at a time, in read order, as in a multi-threaded
-   * step (`taskExecutor`), whose concurrency applies when it is higher. 1 processes one chunk at a
-   * time. @default 2
+   * Chunks of a step handed to the threads before the first of them is back. With more than one,
+   * the threads already process the next chunks while the main thread writes and commits the
+   * previous one (and reads the one after), instead of waiting for it; chunks still commit one at
+   * a time, in read order, as in a multi-threaded step (`taskExecutor`), whose concurrency applies
+   * when it is higher. The default, 3, keeps a next task queued in every thread (two chunks) and
+   * one more chunk's slices waiting in the pool for whichever thread gets ahead first, so the
+   * threads do not wait for the slowest of them. 1 processes one chunk at a time. @default 3
    */
   readonly chunksInFlight?: number;
 }
@@ -21,9 +23,9 @@ export type WorkerItemOutcome<O> = { readonly output: O | null } | { readonly er
 
 /**
  * A processor whose work runs on worker threads, for CPU-bound processing: each chunk is cut into
- * one slice per thread (a task of many items each, never one task per item), and two chunks are in
- * the threads at once (`chunksInFlight`), so the threads never wait for the main thread's reads and
- * commits. `moduleUrl` names an ES module (JavaScript, or anything the threads can load)
+ * one slice per thread (a task of many items each, never one task per item), and three chunks are
+ * handed over at once (`chunksInFlight`), so the threads do not wait for the main thread's reads
+ * and commits. `moduleUrl` names an ES module (JavaScript, or anything the threads can load)
  * whose default export processes one item: `export default (item) => result` (null filters).
  * Items and outputs that are plain records of one shape cross the thread boundary packed as
  * columns, far cheaper than structured clone; anything else crosses as structured clone copies it.
@@ -37,7 +39,7 @@ export type WorkerItemOutcome<O> = { readonly output: O | null } | { readonly er
 export function workerProcessor<I, O>(moduleUrl: URL | string, options: WorkerProcessorOptions = {}) {
   const url = typeof moduleUrl === 'string' ? moduleUrl : moduleUrl.href;
   const threads = options.threads ?? 2;
-  const chunksInFlight = options.chunksInFlight ?? 2;
+  const chunksInFlight = options.chunksInFlight ?? 3;
   for (const [name, value] of [['threads', threads], ['chunksInFlight', chunksInFlight]] as const) {
     if (!Number.isInteger(value) || value < 1) throw new InvalidConfigurationError(`workerProcessor: ${name} must be an integer >= 1, got ${String(value)}.`);
   }

@@ -12,7 +12,9 @@
  *    the same step running that module's function on the main thread. Target >= 1.7x on 2 cores.
  *    For information also with `chunksInFlight: 1` (one chunk in the threads at a time) and with
  *    `taskExecutor({ concurrency })`. Every run's writer checks the outputs' order and compares a
- *    checksum of their hashes with the main thread's run.
+ *    checksum of their hashes with the main thread's run. SCALING_CPU_REPEAT=n runs the baseline and
+ *    the variants n times in turn; each ratio compares runs of one repetition, and the table shows
+ *    the median ratio (min-max) and the runs of median time.
  * 3. io: the same 1 ms-per-item processor (no processor concurrency): a multi-threaded step
  *    `taskExecutor({ concurrency: 4 })` and a partitioned step (`rangePartitioner`, gridSize 4)
  *    against the plain step. Ratio reported.
@@ -27,7 +29,7 @@
  * overrides (all optional): SCALING_ONLY, SCALING_QUICK, SCALING_CHUNK (1000),
  * SCALING_ASYNC_ITEMS (100000), SCALING_ASYNC_BASELINE_ITEMS (= SCALING_ASYNC_ITEMS),
  * SCALING_ASYNC_CONCURRENCY (64), SCALING_CPU_ITEMS (1000000), SCALING_CPU_ROUNDS (calibrated),
- * SCALING_THREADS (2), SCALING_CPU_IN_FLIGHT ("1"; 0 for none), SCALING_CPU_TASK_CONCURRENCY ("2"; 0 for none), SCALING_IO_ITEMS (20000),
+ * SCALING_THREADS (2), SCALING_CPU_REPEAT (1), SCALING_CPU_IN_FLIGHT ("1,2"; 0 for none), SCALING_CPU_TASK_CONCURRENCY ("2"; 0 for none), SCALING_IO_ITEMS (20000),
  * SCALING_IO_CHUNK (100), SCALING_IO_CONCURRENCY (4), SCALING_MEM_SMALL (1000000),
  * SCALING_MEM_LARGE (10000000), SCALING_MEM_SETTINGS ("plain,async64,mt4,partitioned4").
  *
@@ -193,9 +195,23 @@ async function benchAsync(): Promise<AsyncResult> {
 
 // ---- 2. CPU-bound: worker threads ------------------------------------------------------------
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : round((sorted[middle - 1]! + sorted[middle]!) / 2, 2);
+}
+
+/** The run of median time (the slower of the middle two for an even count). */
+function medianRun(runs: readonly Timed[]): Timed {
+  return [...runs].sort((a, b) => a.seconds - b.seconds)[runs.length >> 1]!;
+}
+
 interface CpuRun extends Timed {
   readonly label: string;
+  /** The median over the repetitions of (this run's items/s / the main thread's in the same repetition). */
   readonly ratio: number;
+  readonly ratios: number[];
+  readonly runs: Timed[];
 }
 interface CpuResult {
   readonly items: number;
@@ -203,7 +219,10 @@ interface CpuResult {
   readonly microsPerItemOnMainThread: number;
   readonly threads: number;
   readonly chunkSize: number;
+  readonly repeat: number;
+  /** The main-thread run of median time; every repetition's in mainThreadRuns. */
   readonly mainThread: Timed;
+  readonly mainThreadRuns: Timed[];
   readonly workers: CpuRun[];
   readonly best: { label: string; ratio: number };
   readonly target: number;
@@ -217,7 +236,8 @@ async function benchCpu(): Promise<CpuResult> {
   const threads = intFromEnv('SCALING_THREADS', 2);
   // The variants run for information; 0 runs none.
   const taskConcurrencies = listFromEnv('SCALING_CPU_TASK_CONCURRENCY', '2').map(Number).filter((n) => n > 1);
-  const inFlightVariants = listFromEnv('SCALING_CPU_IN_FLIGHT', '1').map(Number).filter((n) => n >= 1);
+  const inFlightVariants = listFromEnv('SCALING_CPU_IN_FLIGHT', '1,2').map(Number).filter((n) => n >= 1);
+  const repeat = intFromEnv('SCALING_CPU_REPEAT', 1);
   const { default: hash, hashOf } = (await import(HASH_MODULE.href)) as {
     default: (item: { n: number; rounds: number }) => { n: number; h: string; thread: number };
     hashOf: (n: number, rounds: number) => string;
@@ -293,14 +313,32 @@ async function benchCpu(): Promise<CpuResult> {
     return checked(timedRun(job('cpu-workers').start(builder.build()).build(), items, check.written), check, variant.label);
   };
 
-  const mainThread = await runMain();
-  progress(`  main thread: ${fmt(mainThread.itemsPerSec)} items/s (${mainThread.seconds.toFixed(2)} s, ${((mainThread.seconds * 1e6) / items).toFixed(1)} us/item)`);
-  const workers: CpuRun[] = [];
-  for (const variant of variants) {
-    const timed = await runWorkers(variant);
-    workers.push({ label: variant.label, ...timed, ratio: round(timed.itemsPerSec / mainThread.itemsPerSec, 2) });
-    progress(`  ${variant.label}: ${fmt(timed.itemsPerSec)} items/s (${timed.seconds.toFixed(2)} s), ${(timed.itemsPerSec / mainThread.itemsPerSec).toFixed(2)}x`);
+  // The machine's speed drifts over seconds (other processes, and a virtual CPU's host): each
+  // repetition runs the baseline and then every variant, and a ratio compares runs of the same
+  // repetition only.
+  const mainThreadRuns: Timed[] = [];
+  const variantRuns: Timed[][] = variants.map(() => []);
+  const variantRatios: number[][] = variants.map(() => []);
+  for (let repetition = 1; repetition <= repeat; repetition++) {
+    if (repeat > 1) progress(`  repetition ${repetition} of ${repeat} (load average ${load()})`);
+    const main = await runMain();
+    mainThreadRuns.push(main);
+    progress(`  main thread: ${fmt(main.itemsPerSec)} items/s (${main.seconds.toFixed(2)} s, ${((main.seconds * 1e6) / items).toFixed(1)} us/item)`);
+    for (const [index, variant] of variants.entries()) {
+      const timed = await runWorkers(variant);
+      variantRuns[index]!.push(timed);
+      variantRatios[index]!.push(round(timed.itemsPerSec / main.itemsPerSec, 2));
+      progress(`  ${variant.label}: ${fmt(timed.itemsPerSec)} items/s (${timed.seconds.toFixed(2)} s), ${(timed.itemsPerSec / main.itemsPerSec).toFixed(2)}x`);
+    }
   }
+  const mainThread = medianRun(mainThreadRuns);
+  const workers: CpuRun[] = variants.map((variant, index) => ({
+    label: variant.label,
+    ...medianRun(variantRuns[index]!),
+    ratio: median(variantRatios[index]!),
+    ratios: variantRatios[index]!,
+    runs: variantRuns[index]!,
+  }));
   const best = workers.reduce((a, b) => (b.ratio > a.ratio ? b : a));
   return {
     items,
@@ -308,7 +346,9 @@ async function benchCpu(): Promise<CpuResult> {
     microsPerItemOnMainThread: round((mainThread.seconds * 1e6) / items, 2),
     threads,
     chunkSize,
+    repeat,
     mainThread,
+    mainThreadRuns,
     workers,
     best: { label: best.label, ratio: best.ratio },
     target: 1.7,
@@ -545,10 +585,10 @@ async function main(): Promise<void> {
   if (cpuResult) {
     const c = cpuResult;
     lines.push(
-      `| CPU-bound (${c.rounds} SHA-256 rounds = ${c.microsPerItemOnMainThread} us/item incl. step, chunk ${c.chunkSize}) | main thread (baseline) | ${fmt(c.items)} | ${c.mainThread.seconds.toFixed(2)} | ${rate(c.mainThread)} | 1.00 | | | ${cpuPerItem(c.mainThread, c.items)} | ${mainCpuPerItem(c.mainThread, c.items)} |`,
+      `| CPU-bound (${c.rounds} SHA-256 rounds = ${c.microsPerItemOnMainThread} us/item incl. step, chunk ${c.chunkSize}${c.repeat > 1 ? `, median of ${c.repeat} repetitions` : ''}) | main thread (baseline) | ${fmt(c.items)} | ${c.mainThread.seconds.toFixed(2)} | ${rate(c.mainThread)} | 1.00 | | | ${cpuPerItem(c.mainThread, c.items)} | ${mainCpuPerItem(c.mainThread, c.items)} |`,
     );
     c.workers.forEach((w, i) =>
-      lines.push(`| | ${w.label} | ${fmt(c.items)} | ${w.seconds.toFixed(2)} | ${rate(w)} | ${w.ratio.toFixed(2)} | ${i === 0 ? `>= ${c.target}` : '(info)'} | ${i === 0 ? (c.met ? 'yes' : 'NO') : w.ratio >= c.target ? '(yes)' : '(no)'} | ${cpuPerItem(w, c.items)} | ${mainCpuPerItem(w, c.items)} |`),
+      lines.push(`| | ${w.label} | ${fmt(c.items)} | ${w.seconds.toFixed(2)} | ${rate(w)} | ${w.ratio.toFixed(2)}${w.ratios.length > 1 ? ` (${Math.min(...w.ratios).toFixed(2)}-${Math.max(...w.ratios).toFixed(2)})` : ''} | ${i === 0 ? `>= ${c.target}` : '(info)'} | ${i === 0 ? (c.met ? 'yes' : 'NO') : w.ratio >= c.target ? '(yes)' : '(no)'} | ${cpuPerItem(w, c.items)} | ${mainCpuPerItem(w, c.items)} |`),
     );
   }
   if (ioResult) {

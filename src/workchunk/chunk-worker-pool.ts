@@ -78,9 +78,10 @@ export class ChunkWorkerPool {
   private async runLoop(): Promise<void> {
     let failures = 0;
     while (!this.stopping || this.running.size > 0 || this.finished.length > 0) {
-      // Group commit: runs that are about to finish (quick steps end within a tick) join this
-      // transaction instead of paying for one of their own.
-      if (this.finished.length > 0 && this.finished.length < this.running.size) await new Promise((resolve) => setImmediate(resolve));
+      // One turn of the event loop per transaction: steps that end within it join the group
+      // commit, and timers, I/O and signals get their turn even when every step is synchronous
+      // (without it, a pool of quick steps ran on microtasks alone and starved the process).
+      if (this.finished.length > 0) await new Promise((resolve) => setImmediate(resolve));
       const runs = this.finished;
       // A finished run's slot is free again: its commit and the next claim share the transaction.
       const free = this.stopping ? 0 : this.options.concurrency - (this.running.size - runs.length);

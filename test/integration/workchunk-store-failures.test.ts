@@ -62,3 +62,24 @@ describe('work chunks when the store refuses a commit', () => {
     expect(consumed).toHaveLength(350);
   });
 });
+
+describe('work chunks and the event loop', () => {
+  it('a pool of synchronous steps still lets timers run while it works', async () => {
+    runtime = await BatchRuntime.open({ inMemory: true, logger: false });
+    runtime.workChunks.register(
+      workChunkJob('sync-steps', 1)
+        .first<number>('emit', (_c, sink) => {
+          for (let i = 0; i < 2000; i++) sink.accept(i);
+        })
+        .last('noop', () => undefined)
+        .build(),
+    );
+    const order: string[] = [];
+    const id = await runtime.workChunks.start('sync-steps');
+    runtime.workChunks.onProgress((event) => void (event.type === 'ended' && event.instance.id === id && order.push('ended')));
+    setTimeout(() => order.push('timer'), 0);
+    await runtime.workChunks.waitFor(id);
+    // Before the fix the pool ran on microtasks alone: the timer fired only after the 2001 chunks.
+    expect(order).toEqual(['timer', 'ended']);
+  });
+});

@@ -1,10 +1,18 @@
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BatchRuntime, iterableReader, job, step } from '../../../src/index.js';
 import { ProgressLine, readCountsOfLastCompletedRun } from '../../../src/cli/progress.js';
 
 let runtime: BatchRuntime | undefined;
+// The line is for people at a terminal: under CI (as .ci/run sets) it stays off, so these tests
+// play a terminal outside CI.
+const ci = process.env['CI'];
+beforeEach(() => {
+  delete process.env['CI'];
+});
 afterEach(async () => {
+  if (ci === undefined) delete process.env['CI'];
+  else process.env['CI'] = ci;
   await runtime?.close();
   runtime = undefined;
 });
@@ -61,6 +69,12 @@ describe('the run progress line', () => {
     await new Promise((resolve) => setTimeout(resolve, 60));
     line?.stop();
     expect(terminal.text()).toMatch(/count #2 \w+ [=-]{24} \d+% \| step load \| read \d+/);
+  });
+
+  it('stays silent under CI, even on a terminal', async () => {
+    runtime = await BatchRuntime.open({ inMemory: true, logger: false });
+    process.env['CI'] = 'true';
+    expect(await ProgressLine.start(runtime.explorer, 1, 'count', 20, fakeTerminal())).toBeUndefined();
   });
 
   it('stays silent outside a terminal', async () => {

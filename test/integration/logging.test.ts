@@ -1,29 +1,8 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
+import { capturingLogger } from './fixtures/capturing-logger.js';
 import { describe, expect, it } from 'vitest';
-import { BatchRuntime, iterableReader, job, listWriter, step, type Logger } from '../../src/index.js';
+import { BatchRuntime, iterableReader, job, listWriter, step } from '../../src/index.js';
 
-interface LogLine {
-  readonly level: number;
-  readonly msg: string;
-  readonly event?: string;
-  readonly jobName?: string;
-  readonly jobExecutionId?: number;
-  readonly stepName?: string;
-  readonly stepExecutionId?: number;
-  readonly [key: string]: unknown;
-}
 
-function capturingLogger(level: 'info' | 'debug'): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const text of chunk.toString('utf8').split('\n')) if (text.trim()) lines.push(JSON.parse(text) as LogLine);
-      done();
-    },
-  });
-  return { logger: pino({ level }, sink), lines };
-}
 
 async function runSmallJob(level: 'info' | 'debug', items: number, chunkSize: number) {
   const { logger, lines } = capturingLogger(level);

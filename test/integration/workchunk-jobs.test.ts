@@ -7,9 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pino } from 'pino';
+import { capturingLogger } from './fixtures/capturing-logger.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -1258,23 +1257,7 @@ describe('progress events', () => {
 
 // ---- logging -----------------------------------------------------------------------------------
 
-interface LogLine {
-  readonly level: number;
-  readonly msg: string;
-  readonly event?: string;
-  readonly [key: string]: unknown;
-}
 
-function capturingLogger(level: 'info' | 'debug'): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const text of chunk.toString('utf8').split('\n')) if (text.trim()) lines.push(JSON.parse(text) as LogLine);
-      done();
-    },
-  });
-  return { logger: pino({ level }, sink), lines };
-}
 
 describe('logging', () => {
   it('work-chunk lines carry definitionId, instanceId, chunkId and workStep; the step logger too', async () => {

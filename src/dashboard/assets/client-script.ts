@@ -110,13 +110,15 @@ export const CLIENT_SCRIPT = String.raw`(() => {
   }
 
   // ---- events ------------------------------------------------------------------------------
-  function onExecution(d) {
-    const key = 'execution:' + d.id;
-    const rows = all('[data-execution-id=' + quote(d.id) + ']');
+  // An execution or an instance changed: update its rows in place; when its status changed (or it
+  // is not on the page yet), re-render the regions that list it.
+  function onEntity(kind, listRegion, d) {
+    const key = kind + ':' + d.id;
+    const rows = all('[data-' + kind + '-id=' + quote(d.id) + ']');
     const known = lastStatus.get(key);
     lastStatus.set(key, d.status);
     if (rows.length === 0) {
-      if (known !== d.status) refresh(['executions']);
+      if (known !== d.status) refresh([listRegion]);
       return;
     }
     let changed = false;
@@ -125,7 +127,11 @@ export const CLIENT_SCRIPT = String.raw`(() => {
       row.dataset.status = d.status;
       setFields(row, 'data-field', d.text);
     }
-    if (changed) refresh([key, 'executions']);
+    if (changed) refresh([key, listRegion]);
+  }
+
+  function onExecution(d) {
+    onEntity('execution', 'executions', d);
   }
 
   function onProgress(d) {
@@ -149,22 +155,8 @@ export const CLIENT_SCRIPT = String.raw`(() => {
   }
 
   function onInstance(d) {
-    const key = 'instance:' + d.id;
-    setProgress(key, d.progress);
-    const rows = all('[data-instance-id=' + quote(d.id) + ']');
-    const known = lastStatus.get(key);
-    lastStatus.set(key, d.status);
-    if (rows.length === 0) {
-      if (known !== d.status) refresh(['instances']);
-      return;
-    }
-    let changed = false;
-    for (const row of rows) {
-      if (row.dataset.status && row.dataset.status !== d.status) changed = true;
-      row.dataset.status = d.status;
-      setFields(row, 'data-field', d.text);
-    }
-    if (changed) refresh([key, 'instances']);
+    setProgress('instance:' + d.id, d.progress);
+    onEntity('instance', 'instances', d);
   }
 
   function apply(type, data) {

@@ -31,7 +31,7 @@ export type WorkerItemOutcome<O> = { readonly output: O | null } | { readonly er
  * columns, far cheaper than structured clone; anything else crosses as structured clone copies it.
  * Per-item errors come back as errors with the original name, code, message and stack, so skip
  * and retry policies apply to them; a thread that crashes fails (or, with retry, retries) the
- * chunk and never hangs the step. The pool starts when the step opens and stops when it closes.
+ * chunks whose tasks it held, and never hangs the step. The pool starts when the step opens and stops when it closes.
  *
  * @example
  * step('hash').chunk<Row, Row>(1000).reader(rows).processor(workerProcessor(new URL('./hash.mjs', import.meta.url), { threads: 2 }))

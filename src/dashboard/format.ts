@@ -22,3 +22,9 @@ export function formatPercent(fraction: number | null | undefined): string {
   if (fraction === null || fraction === undefined || !Number.isFinite(fraction)) return '-';
   return `${(fraction * 100).toFixed(1)}%`;
 }
+
+/** `1,234 items/s`; `-` when unknown. */
+export function formatRate(perSecond: number | null | undefined): string {
+  if (perSecond === null || perSecond === undefined || !Number.isFinite(perSecond)) return '-';
+  return `${formatCount(Math.round(perSecond))} items/s`;
+}

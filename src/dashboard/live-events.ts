@@ -1,5 +1,5 @@
 import type { JobExecution, WorkChunkInstance } from '../index.js';
-import { formatCount, formatDuration, formatPercent, formatTime } from './format.js';
+import { formatCount, formatDuration, formatPercent, formatRate, formatTime } from './format.js';
 import {
   executionJson,
   instanceJson,
@@ -42,6 +42,10 @@ export interface ProgressEventData {
   readonly readCount: number;
   readonly writeCount: number;
   readonly skipCount: number;
+  /** The current step's items read per second. */
+  readonly itemsPerSecond: number | null;
+  /** The current step's estimated time left. */
+  readonly estimatedTimeRemainingMs: number | null;
   readonly text: Readonly<Record<string, string>>;
   readonly steps: readonly StepEventData[];
 }
@@ -115,9 +119,13 @@ export async function progressEvent(data: DashboardData, execution: JobExecution
       readCount: json.readCount,
       writeCount: json.writeCount,
       skipCount: json.skipCount,
+      itemsPerSecond: estimate?.itemsPerSecond ?? null,
+      estimatedTimeRemainingMs: estimate?.estimatedTimeRemainingMs ?? null,
       text: {
         stepName: current?.stepName ?? '-',
         percent: formatPercent(estimate?.percentageComplete),
+        rate: formatRate(estimate?.itemsPerSecond),
+        eta: formatDuration(estimate?.estimatedTimeRemainingMs),
         readCount: formatCount(json.readCount),
         writeCount: formatCount(json.writeCount),
         skipCount: formatCount(json.skipCount),

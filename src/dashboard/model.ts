@@ -110,6 +110,10 @@ export interface StepProgressJson {
   readonly message: string;
   readonly readCount: number;
   readonly durationMs: number | null;
+  /** Items read per second since the step started; null before it has run a moment. */
+  readonly itemsPerSecond: number | null;
+  /** From the estimate and the time taken so far; null when there is no estimate or it has ended. */
+  readonly estimatedTimeRemainingMs: number | null;
   /** Completed runs of the same step in earlier instances of the job (at most 20). */
   readonly history: {
     readonly count: number;
@@ -432,6 +436,11 @@ export class DashboardData {
       message,
       readCount: step.readCount,
       durationMs,
+      itemsPerSecond: durationMs ? (step.readCount * 1000) / durationMs : null,
+      estimatedTimeRemainingMs:
+        !finished && percentageComplete !== null && percentageComplete > 0 && durationMs !== null
+          ? Math.round((durationMs * (1 - percentageComplete)) / percentageComplete)
+          : null,
       history: {
         count: samples.length,
         readCount: readStats,

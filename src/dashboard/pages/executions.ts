@@ -1,4 +1,4 @@
-import { formatCount, formatDuration } from '../format.js';
+import { formatCount, formatDuration, formatRate } from '../format.js';
 import { html, type Html } from '../html.js';
 import type { ExecutionDetailJson, ExecutionFilter, ExecutionJson, StepProgressJson } from '../model.js';
 import type { ResolvedDashboardOptions } from '../options.js';
@@ -190,6 +190,8 @@ ${entries.map(
 /** `/executions/:id`: header, actions, steps with every count, timeline, failures, parameters, context. */
 export function executionPage(options: ResolvedDashboardOptions, d: ExecutionDetailJson, progress: ReadonlyMap<number, StepProgressJson>, notice: Html | ''): Html {
   const parameters = Object.entries(d.parameters);
+  // The step still running, if any: its rate and time left stand for the execution's.
+  const running = [...progress.values()].find((p) => !p.finished);
   return html`<h1>Execution ${d.id} <span class="subtitle">${d.jobName}</span></h1>
 ${notice}
 <div id="execution-detail" data-live-region data-watch="execution:${d.id}" data-execution-id="${d.id}" data-status="${d.status}">
@@ -205,6 +207,8 @@ ${notice}
 <div><dt>Ended</dt><dd>${time(d.endTime, html`data-field="endTime"`)}</dd></div>
 <div><dt>Duration</dt><dd data-field="duration">${formatDuration(d.durationMs)}</dd></div>
 <div><dt>Read / written / skipped</dt><dd><span data-field="readCount">${formatCount(d.readCount)}</span> / <span data-field="writeCount">${formatCount(d.writeCount)}</span> / <span data-field="skipCount">${formatCount(d.skipCount)}</span></dd></div>
+${running ? html`<div><dt>Rate</dt><dd data-field="rate">${formatRate(running.itemsPerSecond)}</dd></div>
+<div><dt>ETA</dt><dd data-field="eta">${formatDuration(running.estimatedTimeRemainingMs)}</dd></div>` : ''}
 <div><dt>Owner</dt><dd>${d.owner ? `process ${d.owner.pid} on ${d.owner.host}${d.runningHere ? ' (this dashboard)' : ''}` : '-'}</dd></div>
 ${d.exitDescription ? html`<div><dt>Exit description</dt><dd>${firstLine(d.exitDescription)}</dd></div>` : ''}
 </dl>

@@ -1,4 +1,4 @@
-import { formatCount, formatDuration, formatPercent } from '../format.js';
+import { formatCount, formatDuration, formatPercent, formatRate } from '../format.js';
 import { html, type Html } from '../html.js';
 import type { ProgressEventData } from '../live-events.js';
 import type { ExecutionJson, InstanceJson, JobJson } from '../model.js';
@@ -19,7 +19,7 @@ export function progressBar(key: string, fraction: number | null, label: string)
 export function runningTable(options: ResolvedDashboardOptions, rows: readonly RunningRow[]): Html {
   if (rows.length === 0) return html`<p data-empty>No execution is running.</p>`;
   return html`<table aria-labelledby="running-heading">
-<thead><tr><th scope="col">Execution</th><th scope="col">Job</th><th scope="col">Status</th><th scope="col">Step</th><th scope="col">Progress</th><th scope="col" class="num">Read</th><th scope="col" class="num">Written</th><th scope="col" class="num">Skipped</th><th scope="col">Started</th><th scope="col" class="num">Duration</th></tr></thead>
+<thead><tr><th scope="col">Execution</th><th scope="col">Job</th><th scope="col">Status</th><th scope="col">Step</th><th scope="col">Progress</th><th scope="col" class="num">Read</th><th scope="col" class="num">Written</th><th scope="col" class="num">Skipped</th><th scope="col" class="num">Rate</th><th scope="col" class="num">ETA</th><th scope="col">Started</th><th scope="col" class="num">Duration</th></tr></thead>
 <tbody>
 ${rows.map(
   ({ execution: e, progress: p }) => html`<tr data-execution-id="${e.id}" data-status="${e.status}">
@@ -31,6 +31,8 @@ ${rows.map(
 <td class="num" data-field="readCount">${formatCount(p.readCount)}</td>
 <td class="num" data-field="writeCount">${formatCount(p.writeCount)}</td>
 <td class="num" data-field="skipCount">${formatCount(p.skipCount)}</td>
+<td class="num" data-field="rate">${formatRate(p.itemsPerSecond)}</td>
+<td class="num" data-field="eta">${formatDuration(p.estimatedTimeRemainingMs)}</td>
 <td>${time(e.startTime, html`data-field="startTime"`)}</td>
 <td class="num" data-field="duration">${formatDuration(e.durationMs)}</td>
 </tr>`,

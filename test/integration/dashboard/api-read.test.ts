@@ -209,10 +209,19 @@ describe('GET /api/executions/:id/steps/:stepId/progress', () => {
       history: { count: 1, readCount: { min: 10, max: 10, mean: 10, stddev: 0 } },
       message: expect.stringContaining('40.0%'),
     });
+    // Rate from the items read so far over the step's time; time left from 40 % in that time: 1.5x it.
+    expect(body.itemsPerSecond).toBeCloseTo((4 * 1000) / body.durationMs!, 6);
+    expect(body.estimatedTimeRemainingMs).toBe(Math.round((body.durationMs! * 0.6) / 0.4));
+    const page = await (await app.request('/')).text();
+    expect(page).toMatch(/<td class="num" data-field="rate">[\d,]+ items\/s<\/td>/);
+    expect(page).toMatch(/<td class="num" data-field="eta">[\d.ms ]+<\/td>/);
+    const detail = await (await app.request(`/executions/${running}`)).text();
+    expect(detail).toMatch(/<dt>Rate<\/dt><dd data-field="rate">[\d,]+ items\/s<\/dd>/);
+    expect(detail).toMatch(/<dt>ETA<\/dt><dd data-field="eta">[\d.ms ]+<\/dd>/);
     wait.release();
     await runtime.operator.waitFor(running);
     const finished = await api<StepProgressJson>(app, `/api/executions/${running}/steps/${execution.stepExecutions[0]!.id}/progress`);
-    expect(finished.body).toMatchObject({ finished: true, percentageComplete: 1, basis: 'finished' });
+    expect(finished.body).toMatchObject({ finished: true, percentageComplete: 1, basis: 'finished', estimatedTimeRemainingMs: null });
   });
 
   it('has no estimate without history', async () => {
@@ -221,6 +230,6 @@ describe('GET /api/executions/:id/steps/:stepId/progress', () => {
     const running = await startBlocked(runtime, wait.promise);
     const stepId = (await runtime.explorer.getJobExecution(running))!.stepExecutions[0]!.id;
     const { body } = await api<StepProgressJson>(createDashboard({ runtime }), `/api/executions/${running}/steps/${stepId}/progress`);
-    expect(body).toMatchObject({ percentageComplete: null, basis: 'no-history', history: { count: 0, readCount: null } });
+    expect(body).toMatchObject({ percentageComplete: null, basis: 'no-history', estimatedTimeRemainingMs: null, history: { count: 0, readCount: null } });
   });
 });

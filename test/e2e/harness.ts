@@ -33,16 +33,7 @@ export function launchChromium(): Promise<Browser> {
 /** Where a failing test leaves its screenshot and HTML. */
 export const ARTIFACTS = process.env['TSBATCH_E2E_ARTIFACTS'] ?? join(tmpdir(), 'tsbatch-e2e-artifacts');
 
-export interface Deferred {
-  readonly promise: Promise<void>;
-  readonly release: () => void;
-}
-
-export function deferred(): Deferred {
-  let release: () => void = () => undefined;
-  const promise = new Promise<void>((resolve) => (release = resolve));
-  return { promise, release };
-}
+export { deferred, type Deferred } from '../integration/dashboard/harness.js';
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));

@@ -33,7 +33,9 @@ export function launchChromium(): Promise<Browser> {
 /** Where a failing test leaves its screenshot and HTML. */
 export const ARTIFACTS = process.env['TSBATCH_E2E_ARTIFACTS'] ?? join(tmpdir(), 'tsbatch-e2e-artifacts');
 
-export { deferred, type Deferred } from '../integration/dashboard/harness.js';
+import { deferred, type Deferred } from '../integration/dashboard/harness.js';
+
+export { deferred, type Deferred };
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));

@@ -17,7 +17,7 @@
 
 // Runtime and operations
 export { BatchRuntime } from './launch/batch-runtime.js';
-export type { BatchRuntimeOptions, BatchRuntimeState, ShutdownOptions, ShutdownResult } from './launch/batch-runtime.js';
+export type { BatchRuntimeOptions, BatchRuntimeState, PostgresStoreOptions, ShutdownOptions, ShutdownResult } from './launch/batch-runtime.js';
 export type { RecoveryPolicy } from './launch/recovery.js';
 export type { JobLauncher, Launch } from './launch/job-launcher.js';
 export type { JobOperator } from './launch/job-operator.js';

@@ -6,5 +6,5 @@
  */
 export { FaultPoints, FaultPoint } from './support/fault-points.js';
 export type { FaultAction, FaultArming } from './support/fault-points.js';
-export { createInMemoryJobRepository, openLmdbJobRepository } from './repository/open-repository.js';
+export { createInMemoryJobRepository, openLmdbJobRepository, openPostgresJobRepository } from './repository/open-repository.js';
 export type { JobRepository, UpdateOutcome, CreateJobExecutionRequest } from './repository/job-repository.js';

@@ -8,6 +8,7 @@ import { KvJobRepository } from '../repository/kv-job-repository.js';
 import type { KvStore } from '../repository/kv-store.js';
 import { MemoryKvStore } from '../repository/in-memory/memory-kv-store.js';
 import { LmdbKvStore } from '../repository/lmdb/lmdb-kv-store.js';
+import { PgKvStore } from '../repository/postgres/pg-kv-store.js';
 import { WorkChunkCoordinator, type WorkChunkOptions } from '../workchunk/coordinator.js';
 import { systemClock, type Clock } from '../support/clock.js';
 import type { FaultPoints } from '../support/fault-points.js';
@@ -23,6 +24,11 @@ export interface BatchRuntimeOptions {
   readonly path?: string;
   /** Keep everything in memory instead (tests, throwaway runs); `path` is then ignored. @default false */
   readonly inMemory?: boolean;
+  /**
+   * Keep the repository in PostgreSQL instead, shared by every process and host that opens the
+   * same database (`path` is then ignored). The table is created when missing.
+   */
+  readonly postgres?: PostgresStoreOptions;
   /** A pino-compatible logger, or `false` for none. @default pino at `info` (or TSBATCH_LOG_LEVEL) on stderr */
   readonly logger?: Logger | false;
   /** @default the system clock */
@@ -44,6 +50,15 @@ export interface BatchRuntimeOptions {
   readonly recoveryIntervalMs?: number;
   /** Work-chunk jobs: chunk workers, leases, maintenance and retention. */
   readonly workChunks?: WorkChunkOptions;
+}
+
+export interface PostgresStoreOptions {
+  /** e.g. `postgres://user:password@host:5432/database` */
+  readonly connectionString: string;
+  /** @default 'tsbatch_kv' */
+  readonly table?: string;
+  /** How long one statement may take before the store counts PostgreSQL as gone. @default 30000 */
+  readonly statementTimeoutMs?: number;
 }
 
 export interface ShutdownOptions {
@@ -143,7 +158,11 @@ export class BatchRuntime {
     const clock = options.clock ?? systemClock;
     const repositoryOptions = { clock, ...(options.faults ? { faults: options.faults } : {}) };
     // One store holds both models, so a work-chunk commit and a job's records share its transactions.
-    const store = options.inMemory ? new MemoryKvStore() : LmdbKvStore.open(options.path ?? './.tsbatch');
+    const store = options.inMemory
+      ? new MemoryKvStore()
+      : options.postgres
+        ? PgKvStore.open(options.postgres.connectionString, options.postgres)
+        : LmdbKvStore.open(options.path ?? './.tsbatch');
     const repository = new KvJobRepository(store, repositoryOptions);
     const runtime = new BatchRuntime(
       repository,

@@ -42,6 +42,7 @@ const owners: Record<string, readonly string[]> = {
   rxjs: ['src/step', 'src/launch'],
   xstate: ['machines'],
   '@opentelemetry/api': ['src/observe'],
+  pg: ['src/repository/postgres'],
   'prom-client': ['src/observe'],
   hono: ['src/dashboard'],
   '@hono': ['src/dashboard'],

@@ -83,9 +83,12 @@ describe.skipIf(skipPostgres || !POSTGRES_URL)('BatchRuntime on PostgreSQL', () 
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let out = '';
+        let err = '';
         process_.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-        process_.on('close', () => resolve(out.trim()));
+        process_.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+        process_.on('close', () => resolve(out.trim() || `no outcome; stderr: ${err.trim()}`));
       });
+    // Both open a database table that does not exist yet, at the same moment, too.
     const outcomes = (await Promise.all([launchIn(), launchIn()])).sort();
     // The loser saw the winner's running execution: Spring Batch's JobExecutionAlreadyRunningError.
     expect(outcomes).toEqual(['COMPLETED', 'JOB_EXECUTION_ALREADY_RUNNING']);

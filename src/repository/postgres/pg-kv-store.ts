@@ -37,7 +37,12 @@ export class PgKvStore implements KvStore {
     if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new StoreUnavailableError(connectionString, `'${table}' is not a plain lowercase table name`);
     const client = new SyncPostgresClient(connectionString, options.statementTimeoutMs ?? 30_000);
     try {
+      // Under a lock: processes that open a new database at once would otherwise race inside
+      // CREATE TABLE IF NOT EXISTS, and all but one fail on PostgreSQL's catalog.
+      client.query('BEGIN');
+      client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`tsbatch schema ${table}`]);
       client.query(`CREATE TABLE IF NOT EXISTS ${table} (key text COLLATE "C" PRIMARY KEY, value text NOT NULL)`);
+      client.query('COMMIT');
     } catch (error) {
       void client.close();
       throw new StoreUnavailableError(redact(connectionString), (error as Error).message, { cause: error });

@@ -24,9 +24,9 @@
  * 20 kills, 2 to 4 children each).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, it } from 'vitest';
@@ -37,6 +37,7 @@ import {
   expectedChunks,
   expectedItems,
   logKey,
+  storeOptionsOf,
   workspaceFiles,
   type ChildResult,
   type JobShape,
@@ -295,9 +296,14 @@ interface Outcome {
   readonly ms: number;
 }
 
-async function runSchedule(schedule: Schedule): Promise<Outcome> {
+async function runSchedule(schedule: Schedule, postgresUrl?: string): Promise<Outcome> {
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'tsbatch-wc-crash-'));
+  if (postgresUrl) {
+    // Every run of this schedule, and the check, use this table instead of an LMDB store.
+    const table = `wc_${basename(dir).replace(/[^A-Za-z0-9]/g, '_').toLowerCase()}`;
+    writeFileSync(workspaceFiles(dir).postgres, JSON.stringify({ connectionString: postgresUrl, table }));
+  }
   const problems: string[] = [];
   const runs: RunRecord[] = [];
   const instanceIds = new Set<string>();
@@ -374,7 +380,7 @@ async function checkStore(schedule: Schedule, dir: string, reportedId: string | 
   const tally = { appendedTwice: 0, reruns: 0 };
   let runtime: BatchRuntime;
   try {
-    runtime = await BatchRuntime.open({ path: files.store, logger: false, recovery: 'none' });
+    runtime = await BatchRuntime.open({ ...storeOptionsOf(dir), logger: false, recovery: 'none' });
   } catch (error) {
     problems.push(`the store does not open: ${(error as Error).stack ?? String(error)}`);
     return tally;
@@ -560,4 +566,21 @@ describe('work-chunk job SIGKILLed at random moments and in its commit, then res
       },
     );
   }
+});
+
+const POSTGRES_URL = process.env.TSBATCH_TEST_POSTGRES_URL;
+const POSTGRES_RUNS = Number(process.env.WC_SIGKILL_POSTGRES_RUNS ?? 4);
+
+describe.skipIf(!POSTGRES_URL)('the same, with the repository in PostgreSQL (issue #8)', () => {
+  it(`${POSTGRES_RUNS} kill schedules against one shared PostgreSQL: staged writes exactly once, no chunk duplicated`, { timeout: Math.max(120_000, POSTGRES_RUNS * 25_000) }, async ({ expect }) => {
+    await fc.assert(
+      fc.asyncProperty(scheduleArbitrary, async (schedule) => {
+        const outcome = await runSchedule(schedule, POSTGRES_URL);
+        outcomes.push(outcome);
+        const runs = outcome.runs.map((r) => `${r.kill} -> ${r.outcome} (${r.ms} ms)`).join('; ');
+        expect(outcome.problems, `postgres: ${describeSchedule(schedule)}\nruns: ${runs}`).toEqual([]);
+      }),
+      { numRuns: POSTGRES_RUNS, seed: BASE_SEED + 1000, endOnFailure: true },
+    );
+  });
 });

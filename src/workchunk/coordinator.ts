@@ -74,6 +74,8 @@ export class WorkChunkCoordinator {
   private readonly options: Required<WorkChunkOptions>;
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private started = false;
+  /** The queue names (`<definition>@<version>`) of the definitions registered here. */
+  private queues: string[] = [];
 
   /** @internal */
   constructor(
@@ -129,8 +131,6 @@ export class WorkChunkCoordinator {
       onChanged: (changed, ended) => this.afterChange(changed, ended),
     });
   }
-
-  private queues: string[] = [];
 
   /** Makes a definition runnable here; the chunks of its instances are claimed from now on. */
   register<P>(definition: WorkChunkJobDefinition<P>): void {

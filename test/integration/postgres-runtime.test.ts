@@ -93,4 +93,36 @@ describe.skipIf(skipPostgres || !POSTGRES_URL)('BatchRuntime on PostgreSQL', () 
     // The loser saw the winner's running execution: Spring Batch's JobExecutionAlreadyRunningError.
     expect(outcomes).toEqual(['COMPLETED', 'JOB_EXECUTION_ALREADY_RUNNING']);
   }, 60_000);
+
+  it('a stop asked by another process reaches the one running the job, at its next chunk boundary', async () => {
+    const table = freshTable('stop');
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/postgres-slow-job.ts', import.meta.url))], {
+      env: { ...process.env, TSBATCH_TEST_POSTGRES_URL: POSTGRES_URL, PG_TABLE: table },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+    const started = new Promise<number>((resolve) =>
+      child.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString('utf8');
+        const match = /STARTED (\d+)/.exec(out);
+        if (match) resolve(Number(match[1]));
+      }),
+    );
+    const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+    const executionId = await started;
+    const operator = await open(table);
+    // Let it commit a few chunks, then stop it from here: another process, as another host would.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await operator.operator.stop(executionId);
+    await exited;
+    const [, status, written] = /ENDED (\w+) (\d+)/.exec(out) ?? [];
+    expect(status, err).toBe('STOPPED');
+    expect(Number(written)).toBeGreaterThan(0);
+    expect(Number(written)).toBeLessThan(2000);
+    const stored = await operator.explorer.getJobExecution(executionId);
+    expect(stored?.status).toBe('STOPPED');
+    expect(stored?.stepExecutions[0]?.status).toBe('STOPPED');
+  }, 60_000);
 });

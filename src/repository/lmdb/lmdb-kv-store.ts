@@ -32,7 +32,10 @@ export class LmdbKvStore implements KvStore {
     ensureWritableDirectory(path);
     ensureLmdbFileOrNone(join(path, DATA_FILE), path);
     try {
-      const db = open({ path: join(path, DATA_FILE), compression: false });
+      // overlappingSync off: with it, closing an environment after another process died mid-commit
+      // could spin for ever in lmdb-js's mdb_env_sync (it waits for the lock file's txnid to match
+      // a meta page that the dead process never wrote). Every commit is durable on return either way.
+      const db = open({ path: join(path, DATA_FILE), compression: false, overlappingSync: false });
       return new LmdbKvStore(db, path);
     } catch (error) {
       throw new StoreUnavailableError(path, `LMDB could not open it (${(error as Error).message}).`, { cause: error });

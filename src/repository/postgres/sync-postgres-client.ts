@@ -45,10 +45,17 @@ export class SyncPostgresClient {
   query<Row = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Row[] {
     Atomics.store(this.flag, 0, 0);
     this.port.postMessage({ sql, params });
+    const deadline = Date.now() + this.timeoutMs;
     if (Atomics.wait(this.flag, 0, 0, this.timeoutMs) === 'timed-out') {
       throw new PostgresQueryError(`PostgreSQL did not answer within ${this.timeoutMs} ms`, undefined);
     }
-    const received = receiveMessageOnPort(this.port);
+    // The flag can be seen before the message it announces (a CI run caught it): wait for the
+    // message itself, a millisecond at a time.
+    let received = receiveMessageOnPort(this.port);
+    while (!received && Date.now() < deadline) {
+      Atomics.wait(this.flag, 0, 1, 1);
+      received = receiveMessageOnPort(this.port);
+    }
     if (!received) throw new PostgresQueryError('the PostgreSQL connection thread answered nothing', undefined);
     const answer = received.message as Answer;
     if ('error' in answer) throw new PostgresQueryError(answer.error.message, answer.error.code);

@@ -123,33 +123,15 @@ export interface StepProgressJson {
   };
 }
 
-export interface InstanceJson {
-  readonly id: string;
-  readonly definitionId: string;
-  readonly definitionVersion: number;
-  readonly status: WorkChunkInstanceStatus;
-  readonly parameters: JsonValue;
+/** A work-chunk instance as the API serves it: the runtime's view with times as ISO strings. */
+export type InstanceJson = Omit<WorkChunkInstance, 'createTime' | 'startTime' | 'endTime' | 'estimatedTimeRemainingMs'> & {
   readonly createTime: string;
   readonly startTime: string | null;
   readonly endTime: string | null;
-  readonly currentStep: string;
-  /** 0..1. */
-  readonly progress: number;
-  readonly chunkCounts: Readonly<Record<string, Readonly<Partial<Record<WorkChunkStatus, number>>>>>;
-  readonly totalChunks: number;
-  readonly completedChunks: number;
-  readonly chunksPerSecond: number;
-  readonly recordsProcessed: number;
-  readonly recordsPerSecond: number;
   readonly estimatedTimeRemainingMs: number | null;
-  readonly errorCount: number;
-  readonly errorMessage: string | null;
-  readonly warnings: readonly string[];
-  readonly report: JsonValue | null;
-  readonly chunksPurged: boolean;
   /** Not ended: can be cancelled. */
   readonly cancellable: boolean;
-}
+};
 
 export interface ChunkJson {
   readonly id: string;

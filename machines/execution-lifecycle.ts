@@ -11,6 +11,9 @@ import type { BatchStatus } from '../src/domain/batch-status.js';
  * - `FAIL`: the work ended with an error (or its owner died).
  * - `ABANDON`: an operator gave up on a stopped or failed execution.
  * - `MARK_UNKNOWN`: the final state could not be recorded.
+ * - `RELEASE` (steps only): the worker running a remote partition let go of it before its end, by a
+ *   graceful shutdown or by dying (its lease expired); the step waits for another worker, which
+ *   resumes it from its last commit.
  */
 export type ExecutionEvent =
   | { type: 'START' }
@@ -19,7 +22,8 @@ export type ExecutionEvent =
   | { type: 'COMPLETE' }
   | { type: 'FAIL' }
   | { type: 'ABANDON' }
-  | { type: 'MARK_UNKNOWN' };
+  | { type: 'MARK_UNKNOWN' }
+  | { type: 'RELEASE' };
 
 export type ExecutionEventType = ExecutionEvent['type'];
 
@@ -35,7 +39,7 @@ const MARK_UNKNOWN = { target: 'UNKNOWN', actions: 'stampEndTime' } as const;
  * Builds the lifecycle machine shared by job and step executions (DESIGN.md section 3). Actions are
  * declared by name only; the host supplies what they do, so the machine stays free of I/O.
  */
-export function createExecutionLifecycle(id: string) {
+export function createExecutionLifecycle(id: string, options: { readonly releasable?: boolean } = {}) {
   return setup({
     types: { events: {} as ExecutionEvent },
     actions: {
@@ -56,6 +60,7 @@ export function createExecutionLifecycle(id: string) {
       },
       STARTED: {
         on: {
+          ...(options.releasable ? { RELEASE: { target: 'STARTING' } } : {}),
           REQUEST_STOP: { target: 'STOPPING', actions: 'signalStop' },
           HALT: { target: 'STOPPED', actions: 'stampEndTime' },
           COMPLETE: { target: 'COMPLETED', actions: 'stampEndTime' },

@@ -46,6 +46,10 @@ export type { StepBuilder, ChunkStepBuilder, TaskletStepBuilder, PartitionStepBu
 export { rangePartitioner, filePartitioner } from './step/partition/partitioner.js';
 export type { Partitioner } from './step/partition/partitioner.js';
 export type { PartitionOptions } from './step/partition/partition-step.js';
+export type { RemotePartitioning, RemotePartitioningOptions, DispatcherKind } from './remote/remote-partitioning.js';
+export type { PartitionWorker, PartitionWorkerOptions } from './remote/partition-worker.js';
+export type { Dispatcher, DispatchMessage, DispatchConsumer, ConsumeOptions } from './remote/dispatcher.js';
+export type { ReconcileResult } from './remote/partition-claims.js';
 export type { Step } from './step/step.js';
 export type { ChunkOptions } from './step/step-options.js';
 export type { Tasklet, ChunkContext } from './step/tasklet-step.js';

@@ -1,12 +1,16 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { BatchRuntime } from '../index.js';
+import { BatchRuntime, type DispatcherKind } from '../index.js';
 import { CliError } from './cli-error.js';
 
 /** The options every command that touches the store shares. */
 export interface StoreOptions {
   /** The LMDB store directory. */
   readonly store: string;
+  /** A PostgreSQL connection string: the repository is there instead (also TSBATCH_POSTGRES_URL). */
+  readonly postgres?: string;
+  /** How remote partitions reach workers: store, pg-boss or skip-locked. */
+  readonly dispatcher?: string;
   /** pino level for the runtime's logs on stderr; none when absent (unless TSBATCH_LOG_LEVEL is set). */
   readonly logLevel?: string;
 }
@@ -36,7 +40,9 @@ export interface OpenMode {
  */
 export async function openRuntime(options: StoreOptions, { create, recovery }: OpenMode): Promise<BatchRuntime> {
   const path = resolve(options.store);
-  if (!create && !existsSync(path)) {
+  const postgres = options.postgres ?? process.env['TSBATCH_POSTGRES_URL'];
+  const dispatcher = parseDispatcher(options.dispatcher);
+  if (!postgres && !create && !existsSync(path)) {
     throw new CliError('STORE_NOT_FOUND', `No tsbatch store at ${path}; give the store of your runs with --store <path>.`);
   }
   if (options.logLevel !== undefined) {
@@ -46,7 +52,21 @@ export async function openRuntime(options: StoreOptions, { create, recovery }: O
     process.env['TSBATCH_LOG_LEVEL'] = options.logLevel;
   }
   const useDefaultLogger = options.logLevel !== undefined || Boolean(process.env['TSBATCH_LOG_LEVEL']);
-  return BatchRuntime.open({ path, recovery, ...(useDefaultLogger ? {} : { logger: false as const }) });
+  return BatchRuntime.open({
+    ...(postgres ? { postgres: { connectionString: postgres } } : { path }),
+    recovery,
+    ...(dispatcher ? { remote: { dispatcher } } : {}),
+    ...(useDefaultLogger ? {} : { logger: false as const }),
+  });
+}
+
+const DISPATCHERS: readonly DispatcherKind[] = ['store', 'pg-boss', 'skip-locked'];
+
+function parseDispatcher(value: string | undefined): DispatcherKind | undefined {
+  if (value === undefined) return undefined;
+  const found = DISPATCHERS.find((kind) => kind === value);
+  if (!found) throw new CliError('USAGE', `Unknown dispatcher '${value}'; use one of ${DISPATCHERS.join(', ')}.`);
+  return found;
 }
 
 /** An in-memory runtime, for commands that only need a registry (`jobs`). */

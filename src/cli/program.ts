@@ -7,6 +7,7 @@ import { jobsCommand } from './commands/jobs.js';
 import { operateCommand, type Operation } from './commands/operate.js';
 import { runCommand, type RunOptions } from './commands/run.js';
 import { showCommand } from './commands/show.js';
+import { workerCommand, type WorkerOptions } from './commands/worker.js';
 import { workChunksCancelCommand, workChunksListCommand, workChunksShowCommand } from './commands/workchunks.js';
 import { DEFAULT_STORE, type StoreOptions } from './open-runtime.js';
 import type { OutputOptions } from './output.js';
@@ -40,6 +41,8 @@ function withCommonOptions(command: Command, { store = true }: { store?: boolean
   if (store) {
     command
       .option('--store <path>', 'the LMDB store directory', DEFAULT_STORE)
+      .option('--postgres <url>', 'keep the repository in this PostgreSQL database instead (default: TSBATCH_POSTGRES_URL)')
+      .option('--dispatcher <kind>', 'how remote partitions reach workers: store, pg-boss or skip-locked')
       .option('--log-level <level>', "the runtime's pino logs on stderr: fatal, error, warn, info, debug, trace (default: none, or TSBATCH_LOG_LEVEL)");
   }
   return command.option('--json', 'print one JSON document on stdout instead of tables').option('--no-color', 'no colour (NO_COLOR is honoured too)');
@@ -141,6 +144,17 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       },
     );
   }
+
+  withCommonOptions(
+    program
+      .command('worker')
+      .description('run the partitions of remotely partitioned steps (remote: true) of a module\'s jobs until SIGTERM')
+      .argument('<module>', 'the module that defines the jobs (the same one the launcher uses)')
+      .option('--concurrency <n>', 'partitions run at once', count, 1)
+      .option('--lease-ms <ms>', "how long a claim holds without renewal (default 30000)", count),
+  ).action(async (module: string, options: WorkerOptions) => {
+    exitCode = await workerCommand(module, options);
+  });
 
   const workChunks = program.command('workchunks').description('work-chunk job instances (the batch2 model): list, show, cancel');
   withCommonOptions(

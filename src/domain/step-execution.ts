@@ -60,6 +60,11 @@ export class StepExecution {
   version: number;
   /** @internal Set when a stop was requested; the step ends at its next chunk boundary. */
   terminateOnly = false;
+  /**
+   * @internal Set with `terminateOnly` when the worker running a remote partition shuts down: the
+   * step ends at its next chunk boundary RELEASEd (back to STARTING, for another worker), not STOPPED.
+   */
+  releaseOnly = false;
 
   constructor(init: StepExecutionInit) {
     this.id = init.id;

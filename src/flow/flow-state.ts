@@ -8,7 +8,7 @@ export class FlowState implements State {
 
   constructor(
     readonly name: string,
-    private readonly flow: Flow,
+    readonly flow: Flow,
   ) {}
 
   handle(context: FlowContext): Promise<FlowStatus> {

@@ -35,6 +35,11 @@ export class Flow {
     return [...this.states.keys()];
   }
 
+  /** @internal The flow's states, for finding its steps by name. */
+  allStates(): readonly State[] {
+    return [...this.states.values()];
+  }
+
   /** Runs the flow to an end state and returns the status it ended with. */
   async run(context: FlowContext): Promise<FlowStatus> {
     let state = this.states.get(this.startState)!;

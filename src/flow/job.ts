@@ -6,6 +6,7 @@ import type { StepExecution } from '../domain/step-execution.js';
 import type { JobRepository } from '../repository/job-repository.js';
 import type { Clock } from '../support/clock.js';
 import type { FaultPoints } from '../support/fault-points.js';
+import type { RemotePartitionHandler } from '../step/partition/partition-handler.js';
 import type { JobParametersIncrementer } from './job-parameters-incrementer.js';
 
 /** What a running job gets from the runtime that launched it. */
@@ -23,6 +24,8 @@ export interface JobEnvironment {
   readonly onStepStarted?: (execution: JobExecution, stepExecution: StepExecution) => void;
   /** Where job, step and chunk events go (metrics, tracing, dashboards). */
   readonly events?: BatchEventSink;
+  /** Runs the partitions of steps partitioned with `remote: true` on workers elsewhere. */
+  readonly partitionHandler?: RemotePartitionHandler;
 }
 
 /**

@@ -13,7 +13,7 @@ export class SplitState implements State {
 
   constructor(
     readonly name: string,
-    private readonly flows: readonly Flow[],
+    readonly flows: readonly Flow[],
     private readonly concurrency: number,
   ) {
     if (flows.length === 0) throw new InvalidConfigurationError(`Split '${name}' has no flows; add them with .add(flow).`);

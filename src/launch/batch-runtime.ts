@@ -18,6 +18,12 @@ import { JobRegistry } from './job-registry.js';
 import { OrphanRecovery, type RecoveryOptions, type RecoveryPolicy } from './recovery.js';
 import { RunningExecutions } from './running-executions.js';
 import { currentProcessIdentity } from '../support/process-identity.js';
+import { InvalidConfigurationError } from '../domain/errors.js';
+import type { Dispatcher } from '../remote/dispatcher.js';
+import { RemotePartitioning, type RemotePartitioningOptions } from '../remote/remote-partitioning.js';
+import { StoreDispatcher } from '../remote/store-dispatcher.js';
+import { SkipLockedDispatcher } from '../remote/postgres/skip-locked-dispatcher.js';
+import { PgBossDispatcher } from '../remote/postgres/pg-boss-dispatcher.js';
 
 export interface BatchRuntimeOptions {
   /** The LMDB store directory, created if missing. @default './.tsbatch' */
@@ -50,6 +56,8 @@ export interface BatchRuntimeOptions {
   readonly recoveryIntervalMs?: number;
   /** Work-chunk jobs: chunk workers, leases, maintenance and retention. */
   readonly workChunks?: WorkChunkOptions;
+  /** Remote partitioning: which queue carries partitions to workers, their leases, the reconciler. */
+  readonly remote?: RemotePartitioningOptions;
 }
 
 export interface PostgresStoreOptions {
@@ -98,6 +106,11 @@ export class BatchRuntime {
   readonly workChunks: WorkChunkCoordinator;
   /** Job, step, chunk and work-chunk events for metrics, tracing and dashboards: `events.subscribe(listener)`. */
   readonly events: BatchEvents;
+  /**
+   * Remote partitioning: `remote.startWorker({ concurrency })` runs partitions of steps partitioned
+   * with `remote: true`, whichever process launched their job (what `tsbatch worker` does).
+   */
+  readonly remote: RemotePartitioning;
   readonly logger: Logger;
   private currentState: BatchRuntimeState = 'OPEN';
   private readonly running = new RunningExecutions();
@@ -113,6 +126,8 @@ export class BatchRuntime {
     recoveryOptions: RecoveryOptions,
     store: KvStore,
     workChunkOptions: WorkChunkOptions | undefined,
+    openDispatcher: (logger: Logger) => Promise<Dispatcher>,
+    remoteOptions: RemotePartitioningOptions | undefined,
   ) {
     this.logger = logger;
     this.explorer = repository;
@@ -124,6 +139,11 @@ export class BatchRuntime {
     this.registry = new JobRegistry(() => {
       if (this.currentState === 'OPEN') void this.recovery.runPass();
     });
+    this.remote = new RemotePartitioning(
+      { store, repository, registry: this.registry, clock, logger, owner, faults, events: this.events },
+      () => openDispatcher(logger),
+      remoteOptions,
+    );
     this.launcher = new JobLauncher({
       repository,
       logger,
@@ -134,6 +154,7 @@ export class BatchRuntime {
       owner,
       isOwnerGone: () => (recoveryOptions.policy === 'none' ? undefined : this.recovery.isOwnerGone),
       events: this.events,
+      partitionHandler: this.remote,
     });
     this.recovery = new OrphanRecovery(repository, this.registry, this.launcher, owner, recoveryOptions, clock, logger, this.events);
     this.operator = new JobOperator({
@@ -178,6 +199,8 @@ export class BatchRuntime {
       },
       store,
       options.workChunks,
+      (runtimeLogger) => openDispatcher(options, store, runtimeLogger),
+      options.remote,
     );
     await runtime.recovery.start();
     return runtime;
@@ -199,6 +222,7 @@ export class BatchRuntime {
   async close(): Promise<void> {
     if (this.currentState !== 'OPEN') return;
     this.currentState = 'CLOSING';
+    await this.remote.close();
     await Promise.all(this.running.all().map((r) => r.done));
     await this.workChunks.close();
     await this.closeStore();
@@ -223,6 +247,8 @@ export class BatchRuntime {
         }),
       ),
     );
+    // Partitions running here for other processes' jobs are handed back, not stopped.
+    await this.remote.close();
     const stopped: number[] = [];
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
@@ -263,4 +289,14 @@ export class BatchRuntime {
     await this.repository.close();
     this.currentState = 'CLOSED';
   }
+}
+
+/** The dispatcher remote partitioning uses: pg-boss on PostgreSQL, the store's own key range elsewhere. */
+async function openDispatcher(options: BatchRuntimeOptions, store: KvStore, logger: Logger): Promise<Dispatcher> {
+  const kind = options.remote?.dispatcher ?? (options.postgres ? 'pg-boss' : 'store');
+  if (kind === 'store') return new StoreDispatcher(store, logger);
+  if (!options.postgres) throw new InvalidConfigurationError(`The '${kind}' dispatcher needs the PostgreSQL repository (BatchRuntime.open({ postgres })): its queue lives in the same database.`);
+  const { connectionString } = options.postgres;
+  if (kind === 'skip-locked') return SkipLockedDispatcher.start({ connectionString, logger });
+  return PgBossDispatcher.start({ connectionString, logger });
 }

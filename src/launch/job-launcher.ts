@@ -8,6 +8,7 @@ import type { ExecutionOwner } from '../domain/execution-owner.js';
 import type { CreateJobExecutionRequest, JobRepository } from '../repository/job-repository.js';
 import type { Clock } from '../support/clock.js';
 import type { FaultPoints } from '../support/fault-points.js';
+import type { RemotePartitionHandler } from '../step/partition/partition-handler.js';
 import type { RunningExecution, RunningExecutions } from './running-executions.js';
 
 /** A launched execution: the execution once it has started, and a promise of its end. */
@@ -29,6 +30,8 @@ export interface LaunchContext {
   /** How to tell that another execution's owner is gone; absent when orphans are left alone. */
   readonly isOwnerGone: () => CreateJobExecutionRequest['isOwnerGone'];
   readonly events: BatchEventSink;
+  /** Runs the partitions of steps partitioned with `remote: true`. */
+  readonly partitionHandler: RemotePartitionHandler;
 }
 
 /**
@@ -70,6 +73,7 @@ export class JobLauncher {
       clock: this.context.clock,
       faults: this.context.faults,
       events: this.context.events,
+      partitionHandler: this.context.partitionHandler,
       onStarted: () => started(),
       runJob: (child, childParameters) => this.run(child, childParameters),
       onStepStarted: (_, stepExecution) => {

@@ -126,27 +126,11 @@ export class KvJobRepository implements JobRepository {
 
   async createStepExecution(jobExecution: JobExecution, stepName: string, executionContext: ExecutionContext): Promise<StepExecution> {
     const now = this.clock.now();
-    const step = await this.store.write((tx) => {
-      const created = new StepExecution({
-        id: nextId(tx, 'stepExecution'),
-        stepName,
-        jobExecutionId: jobExecution.id,
-        jobInstanceId: jobExecution.jobInstance.id,
-        jobName: jobExecution.jobName,
-        jobParameters: jobExecution.jobParameters,
-        executionContext,
-        createTime: now,
-      });
-      created.lastUpdated = now;
-      tx.put(Keys.stepExecution(created.id), toStepExecutionRecord(created, 0));
-      tx.put(Keys.stepContext(created.id), executionContext.toJSON());
-      tx.put(Keys.stepOfExecution(jobExecution.id, created.id), created.id);
-      tx.put(Keys.stepOfInstance(jobExecution.jobInstance.id, stepName, created.id), created.id);
-      return created;
-    });
+    const step = await this.store.write((tx) => writeNewStepExecution(tx, jobExecution, stepName, executionContext, now));
     executionContext.clearDirty();
     return step;
   }
+
 
   async updateStepExecution(step: StepExecution): Promise<UpdateOutcome> {
     step.lastUpdated = this.clock.now();
@@ -368,4 +352,27 @@ function checkLaunchable(jobName: string, instance: JobInstanceRecord, execution
       jobName,
     );
   }
+}
+
+/**
+ * Writes a new STARTING step execution of `jobExecution` with its context and indexes, inside the
+ * caller's transaction (a remote partition's manager writes all of its partitions in one).
+ */
+export function writeNewStepExecution(tx: KvTransaction, jobExecution: JobExecution, stepName: string, executionContext: ExecutionContext, now: Date): StepExecution {
+  const created = new StepExecution({
+    id: nextId(tx, 'stepExecution'),
+    stepName,
+    jobExecutionId: jobExecution.id,
+    jobInstanceId: jobExecution.jobInstance.id,
+    jobName: jobExecution.jobName,
+    jobParameters: jobExecution.jobParameters,
+    executionContext,
+    createTime: now,
+  });
+  created.lastUpdated = now;
+  tx.put(Keys.stepExecution(created.id), toStepExecutionRecord(created, 0));
+  tx.put(Keys.stepContext(created.id), executionContext.toJSON());
+  tx.put(Keys.stepOfExecution(jobExecution.id, created.id), created.id);
+  tx.put(Keys.stepOfInstance(jobExecution.jobInstance.id, stepName, created.id), created.id);
+  return created;
 }

@@ -32,4 +32,22 @@ export interface RangeOptions {
 export interface KvTransaction extends KvReader {
   put(key: string, value: unknown): void;
   remove(key: string): void;
+  /**
+   * The time on the store's own clock, in epoch ms, when the store has one that every host shares
+   * (PostgreSQL). Leases between hosts are measured on it; stores of one host leave it out.
+   */
+  now?(): number;
+}
+
+/**
+ * A write transaction on a SQL database (PostgreSQL): statements run inside the same transaction as
+ * the key/value writes, so a queue in the same database (pg-boss, a dispatch table) is written
+ * atomically with the repository rows. Reads see the transaction's own statements.
+ */
+export interface SqlTransaction extends KvTransaction {
+  sql<Row = Record<string, unknown>>(text: string, params?: readonly unknown[]): Row[];
+}
+
+export function isSqlTransaction(tx: KvTransaction): tx is SqlTransaction {
+  return typeof (tx as Partial<SqlTransaction>).sql === 'function';
 }

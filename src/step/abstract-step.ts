@@ -66,7 +66,9 @@ export abstract class AbstractStep<Parts extends StepRunParts> implements Step {
       await parts.listeners.beforeStep(stepExecution);
       opened = await openStreams(parts.streams, stepExecution.executionContext);
       await this.doExecute(stepExecution, parts, environment, logger);
-      if (stepExecution.terminateOnly) {
+      if (stepExecution.terminateOnly && stepExecution.releaseOnly && stepExecution.status === 'STARTED') {
+        await transitionStep(repository, clock, stepExecution, { type: 'RELEASE' });
+      } else if (stepExecution.terminateOnly) {
         stepExecution.exitStatus = stepExecution.exitStatus.and(ExitStatus.STOPPED);
         await transitionStep(repository, clock, stepExecution, { type: 'HALT' });
       } else {

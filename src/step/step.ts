@@ -2,6 +2,7 @@ import type { JobExecution } from '../domain/job-execution.js';
 import type { BatchEventSink } from '../domain/batch-event.js';
 import type { Logger } from '../domain/logger.js';
 import type { StepExecution } from '../domain/step-execution.js';
+import type { RemotePartitionHandler } from './partition/partition-handler.js';
 import type { JobRepository } from '../repository/job-repository.js';
 import type { Clock } from '../support/clock.js';
 import type { FaultPoints } from '../support/fault-points.js';
@@ -16,6 +17,8 @@ export interface StepEnvironment {
   readonly faults: FaultPoints | undefined;
   /** Where step and chunk events go; none when absent. */
   readonly events?: BatchEventSink;
+  /** Runs the partitions of steps partitioned with `remote: true`; absent when the runtime has no dispatcher. */
+  readonly partitionHandler?: RemotePartitionHandler;
 }
 
 /**

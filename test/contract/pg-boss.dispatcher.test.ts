@@ -3,7 +3,7 @@ import PgBoss from 'pg-boss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidConfigurationError } from '../../src/domain/errors.js';
 import type { DispatchMessage } from '../../src/remote/dispatcher.js';
-import { PgBossDispatcher } from '../../src/remote/pg-boss-dispatcher.js';
+import { PgBossDispatcher } from '../../src/remote/postgres/pg-boss-dispatcher.js';
 import type { KvTransaction } from '../../src/repository/kv-store.js';
 import { PgKvStore } from '../../src/repository/postgres/pg-kv-store.js';
 import { describeDispatcherContract } from './dispatcher.contract.js';

@@ -1,5 +1,5 @@
 import { StoreUnavailableError } from '../../domain/errors.js';
-import type { KvReader, KvStore, KvTransaction, RangeOptions } from '../kv-store.js';
+import type { KvReader, KvStore, RangeOptions, SqlTransaction } from '../kv-store.js';
 import { PostgresQueryError, SyncPostgresClient } from './sync-postgres-client.js';
 
 /** PostgreSQL's SQLSTATEs for a transaction that lost a race: it is run again from the start. */
@@ -50,7 +50,7 @@ export class PgKvStore implements KvStore {
     return new PgKvStore(client, table);
   }
 
-  async write<T>(work: (tx: KvTransaction) => T): Promise<T> {
+  async write<T>(work: (tx: SqlTransaction) => T): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       this.client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
       const pending = new Map<string, unknown>();
@@ -60,6 +60,9 @@ export class PgKvStore implements KvStore {
           range: <V>(prefix: string, options?: RangeOptions) => this.range<V>(prefix, options, pending),
           put: (key, value) => void pending.set(key, JSON.parse(JSON.stringify(value ?? null)) as unknown),
           remove: (key) => void pending.set(key, DELETED),
+          // Key/value writes are held until the end, so a statement sees the rows as they were.
+          sql: <Row>(text: string, params?: readonly unknown[]) => this.client.query<Row>(text, params ?? []),
+          now: () => this.databaseNow(),
         });
         this.flush(pending);
         this.client.query('COMMIT');
@@ -74,6 +77,12 @@ export class PgKvStore implements KvStore {
         throw error;
       }
     }
+  }
+
+  /** PostgreSQL's clock, the one clock every host shares: leases are measured on it. */
+  private databaseNow(): number {
+    const [row] = this.client.query<{ now: number }>(`SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now`);
+    return Math.floor(row!.now);
   }
 
   read<T>(work: (tx: KvReader) => T): T {

@@ -8,6 +8,7 @@ import { AbstractStep, type StepRunParts } from '../abstract-step.js';
 import type { Step, StepEnvironment } from '../step.js';
 import type { StepListeners } from '../step-listeners.js';
 import type { Partitioner } from './partitioner.js';
+import type { PartitionRequest } from './partition-handler.js';
 
 const GRID_SIZE_KEY = 'batch.partition.gridSize';
 const PARTITIONS_KEY = 'batch.partition.contexts';
@@ -17,6 +18,12 @@ export interface PartitionOptions {
   readonly gridSize: number;
   /** How many partitions run at once. @default all of them */
   readonly concurrency?: number;
+  /**
+   * Run the partitions on workers in other processes or hosts (`tsbatch worker`), dispatched through
+   * the runtime's dispatcher, instead of in this process. The manager writes every partition and
+   * its dispatch in one transaction and waits for them without holding a thread. @default false
+   */
+  readonly remote?: boolean;
 }
 
 /**
@@ -49,9 +56,11 @@ export class PartitionStep extends AbstractStep<StepRunParts> {
     const partitions = await this.partitionsOf(manager, environment);
     const names = Object.keys(partitions);
     logger.info({ event: 'partition.started', partitions: names.length }, 'Running partitions');
-    const executions = (
-      await mapWithConcurrency(names, this.options.concurrency ?? names.length, (name) => this.runPartition(manager, name, partitions[name]!, environment))
-    ).filter((execution): execution is StepExecution => execution !== undefined);
+    const executions = this.options.remote
+      ? await this.runRemotely(manager, partitions, environment, logger)
+      : (
+          await mapWithConcurrency(names, this.options.concurrency ?? names.length, (name) => this.runPartition(manager, name, partitions[name]!, environment))
+        ).filter((execution): execution is StepExecution => execution !== undefined);
 
     let status: BatchStatus = 'COMPLETED';
     let exit = manager.exitStatus;
@@ -86,13 +95,55 @@ export class PartitionStep extends AbstractStep<StepRunParts> {
     return partitions;
   }
 
-  /** Runs one partition, unless an earlier run completed it; refuses partitions that may still run. */
+  /** Runs one partition here, unless an earlier run completed it. */
   private async runPartition(
     manager: StepExecution,
     partition: string,
     initialContext: ExecutionContextSnapshot,
     environment: StepEnvironment,
   ): Promise<StepExecution | undefined> {
+    const request = await this.requestFor(manager, partition, initialContext, environment);
+    if (!request) return undefined;
+    const { repository, jobExecution } = environment;
+    const execution = await repository.createStepExecution(jobExecution, request.stepName, new ExecutionContext(request.context));
+    jobExecution.stepExecutions.push(execution);
+    if (manager.terminateOnly) execution.terminateOnly = true;
+    await this.worker.execute(execution, environment);
+    return execution;
+  }
+
+  private async runRemotely(
+    manager: StepExecution,
+    partitions: Record<string, ExecutionContextSnapshot>,
+    environment: StepEnvironment,
+    logger: Logger,
+  ): Promise<StepExecution[]> {
+    const handler = environment.partitionHandler;
+    if (!handler) {
+      throw new InvalidConfigurationError(
+        `Step '${this.name}' partitions remotely, but this runtime has no dispatcher: open it with a shared store (PostgreSQL or LMDB) and start workers with 'tsbatch worker'.`,
+      );
+    }
+    const requests: PartitionRequest[] = [];
+    for (const [name, context] of Object.entries(partitions)) {
+      const request = await this.requestFor(manager, name, context, environment);
+      if (request) requests.push(request);
+    }
+    const executions = await handler.handle(manager, environment.jobExecution, requests, logger);
+    environment.jobExecution.stepExecutions.push(...executions);
+    return executions;
+  }
+
+  /**
+   * What a partition starts from in this run: nothing when an earlier run completed it, its last
+   * committed context when an earlier run did not; refuses partitions that may still be running.
+   */
+  private async requestFor(
+    manager: StepExecution,
+    partition: string,
+    initialContext: ExecutionContextSnapshot,
+    environment: StepEnvironment,
+  ): Promise<PartitionRequest | undefined> {
     const { repository, jobExecution } = environment;
     const stepName = `${this.name}:${partition}`;
     const last = await repository.getLastStepExecution(manager.jobInstanceId, stepName);
@@ -105,12 +156,11 @@ export class PartitionStep extends AbstractStep<StepRunParts> {
         );
       }
     }
-    const context = last && last.status !== 'COMPLETED' ? last.executionContext.toJSON() : initialContext;
-    const execution = await repository.createStepExecution(jobExecution, stepName, new ExecutionContext(context));
-    jobExecution.stepExecutions.push(execution);
-    if (manager.terminateOnly) execution.terminateOnly = true;
-    await this.worker.execute(execution, environment);
-    return execution;
+    return { stepName, context: last && last.status !== 'COMPLETED' ? last.executionContext.toJSON() : initialContext };
+  }
+
+  /** The step each partition runs (a worker process finds it here by the manager's name). */
+  get workerStep(): Step {
+    return this.worker;
   }
 }
-

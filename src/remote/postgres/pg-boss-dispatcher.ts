@@ -1,8 +1,8 @@
 import PgBoss from 'pg-boss';
-import { IllegalStateError, InvalidConfigurationError } from '../domain/errors.js';
-import type { Logger } from '../domain/logger.js';
-import { isSqlTransaction, type KvTransaction } from '../repository/kv-store.js';
-import type { ConsumeOptions, DispatchConsumer, DispatchMessage, Dispatcher } from './dispatcher.js';
+import { IllegalStateError, InvalidConfigurationError } from '../../domain/errors.js';
+import type { Logger } from '../../domain/logger.js';
+import { isSqlTransaction, type KvTransaction } from '../../repository/kv-store.js';
+import type { ConsumeOptions, DispatchConsumer, DispatchMessage, Dispatcher } from '../dispatcher.js';
 
 export interface PgBossDispatcherOptions {
   /** The repository's database: the queue must live there for `enqueue` to share its transaction. */

@@ -1,0 +1,97 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BatchRuntime, type JobExecution, type StepExecution } from '../../src/index.js';
+import { remotePartitionJob } from './fixtures/remote/remote-partition-job.js';
+
+let runtime: BatchRuntime;
+
+beforeEach(async () => {
+  runtime = await BatchRuntime.open({ inMemory: true, logger: false, remote: { pollMs: 20, intervalMs: 100, leaseMs: 1000 } });
+});
+
+afterEach(async () => {
+  await runtime.close();
+});
+
+const partitionsOf = (execution: JobExecution): StepExecution[] =>
+  execution.stepExecutions.filter((s) => s.stepName.startsWith('fan-out:')).sort((a, b) => a.stepName.localeCompare(b.stepName));
+
+async function output(): Promise<number[]> {
+  return (await runtime.explorer.getStagedValues('out')).map(({ value }) => (value as { n: number }).n);
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe('remote partitioning (step.partitioner(p, { remote: true }))', () => {
+  it('dispatches every partition, a worker runs them, and the manager sums their counts', async () => {
+    await runtime.remote.startWorker({ concurrency: 2 });
+    const definition = remotePartitionJob({ items: 400, grid: 4 });
+    runtime.registry.register(definition);
+    const execution = await runtime.launcher.run(definition);
+
+    expect(execution.status).toBe('COMPLETED');
+    const stored = (await runtime.explorer.getJobExecution(execution.id))!;
+    const partitions = partitionsOf(stored);
+    expect(partitions.map((p) => [p.stepName, p.status, p.readCount, p.writeCount, p.commitCount])).toEqual([
+      ['fan-out:partition0', 'COMPLETED', 100, 100, 10],
+      ['fan-out:partition1', 'COMPLETED', 100, 100, 10],
+      ['fan-out:partition2', 'COMPLETED', 100, 100, 10],
+      ['fan-out:partition3', 'COMPLETED', 100, 100, 10],
+    ]);
+    const manager = stored.stepExecutions.find((s) => s.stepName === 'fan-out')!;
+    expect([manager.status, manager.readCount, manager.writeCount]).toEqual(['COMPLETED', 400, 400]);
+    expect(await output()).toEqual(range(1, 400));
+  });
+
+  it('a stop with no worker running ends the waiting partitions STOPPED; a restart with a worker completes them', async () => {
+    const definition = remotePartitionJob({ items: 200, grid: 4 });
+    runtime.registry.register(definition);
+    const { execution, done } = await runtime.launcher.launch(definition);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await runtime.operator.stop(execution.id);
+    const stopped = await done;
+    expect(stopped.status).toBe('STOPPED');
+    expect(partitionsOf((await runtime.explorer.getJobExecution(execution.id))!).map((p) => p.status)).toEqual(['STOPPED', 'STOPPED', 'STOPPED', 'STOPPED']);
+
+    await runtime.remote.startWorker({ concurrency: 4 });
+    const restarted = await runtime.operator.waitFor(await runtime.operator.restart(execution.id));
+    expect(restarted.status).toBe('COMPLETED');
+    expect(await output()).toEqual(range(1, 200));
+  });
+
+  it('a worker that shuts down hands its partitions back; another worker resumes them from their last commit', async () => {
+    const first = await runtime.remote.startWorker({ concurrency: 2 });
+    const definition = remotePartitionJob({ items: 200, grid: 2, itemMs: 2 });
+    runtime.registry.register(definition);
+    const { execution, done } = await runtime.launcher.launch(definition);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await first.stop();
+    const handedBack = partitionsOf((await runtime.explorer.getJobExecution(execution.id))!);
+    expect(handedBack.map((p) => p.status)).toEqual(['STARTING', 'STARTING']);
+    const committedBefore = handedBack.map((p) => p.writeCount);
+    expect(committedBefore.every((n) => n > 0 && n < 100)).toBe(true);
+
+    await runtime.remote.startWorker({ concurrency: 2 });
+    const ended = await done;
+    expect(ended.status).toBe('COMPLETED');
+    const partitions = partitionsOf((await runtime.explorer.getJobExecution(execution.id))!);
+    expect(partitions.map((p) => [p.status, p.readCount, p.writeCount])).toEqual([
+      ['COMPLETED', 100, 100],
+      ['COMPLETED', 100, 100],
+    ]);
+    expect(await output()).toEqual(range(1, 200));
+  });
+
+  it('a lost queue (every message purged) is rebuilt by the reconciler from the repository alone', async () => {
+    const definition = remotePartitionJob({ items: 120, grid: 3 });
+    runtime.registry.register(definition);
+    const { execution, done } = await runtime.launcher.launch(definition);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // @ts-expect-error the store dispatcher's purge, reached for the test
+    await (await runtime.remote['dispatcherOpening']).purge();
+    await runtime.remote.startWorker({ concurrency: 3 });
+    const ended = await done;
+    expect(ended.status).toBe('COMPLETED');
+    expect(partitionsOf((await runtime.explorer.getJobExecution(execution.id))!).map((p) => p.writeCount)).toEqual([40, 40, 40]);
+    expect(await output()).toEqual(range(1, 120));
+  });
+});

@@ -297,6 +297,7 @@ async function openDispatcher(options: BatchRuntimeOptions, store: KvStore, logg
   if (kind === 'store') return new StoreDispatcher(store, logger);
   if (!options.postgres) throw new InvalidConfigurationError(`The '${kind}' dispatcher needs the PostgreSQL repository (BatchRuntime.open({ postgres })): its queue lives in the same database.`);
   const { connectionString } = options.postgres;
-  if (kind === 'skip-locked') return SkipLockedDispatcher.start({ connectionString, logger });
-  return PgBossDispatcher.start({ connectionString, logger });
+  const { queue, pgBossSchema } = options.remote ?? {};
+  if (kind === 'skip-locked') return SkipLockedDispatcher.start({ connectionString, logger, ...(queue ? { table: queue } : {}) });
+  return PgBossDispatcher.start({ connectionString, logger, ...(queue ? { queue } : {}), ...(pgBossSchema ? { schema: pgBossSchema } : {}) });
 }

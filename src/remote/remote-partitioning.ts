@@ -23,6 +23,13 @@ export interface RemotePartitioningOptions extends ReconcilerOptions {
   readonly leaseMs?: number;
   /** How often a manager reads its partitions' statuses. @default 250 */
   readonly pollMs?: number;
+  /**
+   * The queue's name on PostgreSQL: the pg-boss queue (default 'tsbatch-partitions'), or the
+   * skip-locked table (default 'tsbatch_dispatch'). Runtimes that share a repository share it.
+   */
+  readonly queue?: string;
+  /** pg-boss's schema. @default 'pgboss' */
+  readonly pgBossSchema?: string;
 }
 
 /**

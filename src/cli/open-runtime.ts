@@ -11,6 +11,8 @@ export interface StoreOptions {
   readonly postgres?: string;
   /** How remote partitions reach workers: store, pg-boss or skip-locked. */
   readonly dispatcher?: string;
+  /** The PostgreSQL queue of remote partitions. */
+  readonly queue?: string;
   /** pino level for the runtime's logs on stderr; none when absent (unless TSBATCH_LOG_LEVEL is set). */
   readonly logLevel?: string;
 }
@@ -55,7 +57,7 @@ export async function openRuntime(options: StoreOptions, { create, recovery }: O
   return BatchRuntime.open({
     ...(postgres ? { postgres: { connectionString: postgres } } : { path }),
     recovery,
-    ...(dispatcher ? { remote: { dispatcher } } : {}),
+    remote: { ...(dispatcher ? { dispatcher } : {}), ...(options.queue ? { queue: options.queue } : {}) },
     ...(useDefaultLogger ? {} : { logger: false as const }),
   });
 }

@@ -43,6 +43,7 @@ function withCommonOptions(command: Command, { store = true }: { store?: boolean
       .option('--store <path>', 'the LMDB store directory', DEFAULT_STORE)
       .option('--postgres <url>', 'keep the repository in this PostgreSQL database instead (default: TSBATCH_POSTGRES_URL)')
       .option('--dispatcher <kind>', 'how remote partitions reach workers: store, pg-boss or skip-locked')
+      .option('--queue <name>', 'the PostgreSQL queue of remote partitions (pg-boss queue or skip-locked table)')
       .option('--log-level <level>', "the runtime's pino logs on stderr: fatal, error, warn, info, debug, trace (default: none, or TSBATCH_LOG_LEVEL)");
   }
   return command.option('--json', 'print one JSON document on stdout instead of tables').option('--no-color', 'no colour (NO_COLOR is honoured too)');

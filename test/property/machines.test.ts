@@ -237,3 +237,14 @@ describe('the host refuses illegal transitions and stores nothing', () => {
     expect((await repository.getJobExecution(execution.id))?.status).toBe('FAILED');
   });
 });
+
+describe('RELEASE: a remote partition handed back by its worker', () => {
+  it('moves a STARTED step back to STARTING with no effects, and is refused from every other status and by job executions', () => {
+    for (const from of STATUSES) {
+      const result = nextStatus(stepExecutionMachine, from, { type: 'RELEASE' });
+      if (from === 'STARTED') expect(result).toEqual({ allowed: true, status: 'STARTING', actions: [] });
+      else expect(result.allowed, `${from} --RELEASE-->`).toBe(false);
+      expect(nextStatus(jobExecutionMachine, from, { type: 'RELEASE' }).allowed).toBe(false);
+    }
+  });
+});

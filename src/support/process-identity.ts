@@ -12,8 +12,14 @@ export interface ProcessIdentity {
   readonly processStart: number | null;
 }
 
+/**
+ * TSBATCH_HOST overrides the host name: processes that record the same host are judged by their
+ * pid, so containers that share a host name but not a pid namespace must set distinct ones (and
+ * tests set it to play several hosts on one machine).
+ */
 export function currentProcessIdentity(): ProcessIdentity {
-  return { host: hostname(), pid: process.pid, token: randomUUID(), processStart: processStartOf(process.pid) };
+  const host = process.env['TSBATCH_HOST'] || hostname();
+  return { host, pid: process.pid, token: randomUUID(), processStart: processStartOf(process.pid) };
 }
 
 /** The start time of a process in clock ticks since boot (Linux), or null where that is not known. */

@@ -10,6 +10,15 @@ export interface DispatcherFixture {
   readonly second?: () => Promise<Dispatcher>;
   /** Closes everything the fixture opened, `second`'s dispatchers included. */
   close(): Promise<void>;
+  /**
+   * Contract cases this implementation is known to break, each with the reason and the fix owed:
+   * that one case is skipped, visibly, until the implementation is fixed. Only for a real violation
+   * of the port's documented contract, never for a case the implementation ought to pass.
+   */
+  readonly knownViolations?: {
+    /** A message whose handler is running is missing from `pendingStepExecutionIds`. */
+    readonly inDeliveryNotPending?: string;
+  };
 }
 
 const WAIT_MS = 10_000;
@@ -143,7 +152,12 @@ export function describeDispatcherContract(name: string, setup: () => Promise<Di
       expect(seen.map((m) => m.stepExecutionId)).toEqual([later.stepExecutionId]);
     });
 
-    it('lists enqueued messages as pending until their handler resolves, including while it runs', async () => {
+    it('lists enqueued messages as pending until their handler resolves, including while it runs', async (context) => {
+      const violation = fixture.knownViolations?.inDeliveryNotPending;
+      if (violation) {
+        context.skip(`KNOWN CONTRACT VIOLATION in ${name}: ${violation}`);
+        return;
+      }
       const [a, b, c] = [message(), message(), message()];
       await dispatch(a, b);
       await dispatch(c);

@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { createSilentLogger } from '../../src/observe/pino-logger.js';
+import { StoreDispatcher } from '../../src/remote/store-dispatcher.js';
+import type { KvStore } from '../../src/repository/kv-store.js';
+import { MemoryKvStore } from '../../src/repository/in-memory/memory-kv-store.js';
+import { LmdbKvStore } from '../../src/repository/lmdb/lmdb-kv-store.js';
+import { type DispatcherFixture, describeDispatcherContract } from './dispatcher.contract.js';
+
+const logger = createSilentLogger();
+
+/** The store dispatcher on `store`; a second dispatcher is another StoreDispatcher on the same store, as a second consumer in the same process would open it. */
+function storeFixture(store: KvStore, cleanup: () => Promise<void> = () => store.close()): DispatcherFixture {
+  return {
+    dispatcher: new StoreDispatcher(store, logger),
+    store,
+    second: async () => new StoreDispatcher(store, logger),
+    // A StoreDispatcher holds nothing of its own (its close() is a no-op): closing the store closes everything.
+    close: cleanup,
+    knownViolations: {
+      // src/remote/dispatcher.ts: pendingStepExecutionIds lists messages "still waiting or in delivery".
+      inDeliveryNotPending:
+        'taking a message removes its rq/ key, so a message whose handler is running is not in pendingStepExecutionIds ' +
+        '(the reconciler may dispatch it again meanwhile). Fix owed in src/remote/store-dispatcher.ts: mark it taken ' +
+        '(takenUntil) instead of removing it, remove it when the handler resolves.',
+    },
+  };
+}
+
+describeDispatcherContract('store (memory)', async () => storeFixture(new MemoryKvStore()));
+
+const scratch = mkdtempSync(join(tmpdir(), 'tsbatch-store-dispatcher-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+let directories = 0;
+
+describeDispatcherContract('store (lmdb)', async () => {
+  const directory = join(scratch, `store-${++directories}`);
+  const store = LmdbKvStore.open(directory);
+  return storeFixture(store, async () => {
+    await store.close();
+    rmSync(directory, { recursive: true, force: true });
+  });
+});

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts a throwaway PostgreSQL on 127.0.0.1 for the tests and prints its URL on stdout.
-# Usage: eval "$(.ci/postgres.sh)"   (exports TSBATCH_TEST_POSTGRES_URL)
+# Usage: eval "$(.ci/postgres.sh)"   (exports TSBATCH_TEST_POSTGRES_URL; reuses a server already on the port)
 set -euo pipefail
 PORT="${TSBATCH_TEST_POSTGRES_PORT:-55432}"
 STATE=/tmp/tsbatch-pg.current
@@ -18,6 +18,11 @@ if [ -z "$BIN" ] && command -v apt-get >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql >/dev/null 2>&1 \
     || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql >/dev/null; }
   BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+fi
+# Already running (an earlier call, another test run): use it rather than fail on the busy port.
+if "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT"; then
+  echo "export TSBATCH_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PORT/postgres"
+  exit 0
 fi
 DIR="$(mktemp -d /tmp/tsbatch-pg.XXXXXX)"
 # initdb refuses to run as root: the cluster belongs to the postgres user when there is one.

@@ -10,15 +10,6 @@ export interface DispatcherFixture {
   readonly second?: () => Promise<Dispatcher>;
   /** Closes everything the fixture opened, `second`'s dispatchers included. */
   close(): Promise<void>;
-  /**
-   * Contract cases this implementation is known to break, each with the reason and the fix owed:
-   * that one case is skipped, visibly, until the implementation is fixed. Only for a real violation
-   * of the port's documented contract, never for a case the implementation ought to pass.
-   */
-  readonly knownViolations?: {
-    /** A message whose handler is running is missing from `pendingStepExecutionIds`. */
-    readonly inDeliveryNotPending?: string;
-  };
 }
 
 const WAIT_MS = 10_000;
@@ -152,12 +143,7 @@ export function describeDispatcherContract(name: string, setup: () => Promise<Di
       expect(seen.map((m) => m.stepExecutionId)).toEqual([later.stepExecutionId]);
     });
 
-    it('lists enqueued messages as pending until their handler resolves, including while it runs', async (context) => {
-      const violation = fixture.knownViolations?.inDeliveryNotPending;
-      if (violation) {
-        context.skip(`KNOWN CONTRACT VIOLATION in ${name}: ${violation}`);
-        return;
-      }
+    it('lists enqueued messages as pending until their handler resolves, including while it runs', async () => {
       const [a, b, c] = [message(), message(), message()];
       await dispatch(a, b);
       await dispatch(c);
@@ -173,13 +159,16 @@ export function describeDispatcherContract(name: string, setup: () => Promise<Di
         finished.add(m.stepExecutionId);
       }, 3);
 
-      await eventually(() => expect(started.size).toBe(3));
-      const inDelivery = await fixture.dispatcher.pendingStepExecutionIds();
-      expect([...inDelivery], 'a message in delivery is still pending').toEqual(
-        expect.arrayContaining([a.stepExecutionId, b.stepExecutionId, c.stepExecutionId]),
-      );
-
-      hold.open();
+      try {
+        await eventually(() => expect(started.size).toBe(3));
+        const inDelivery = await fixture.dispatcher.pendingStepExecutionIds();
+        expect([...inDelivery], 'a message in delivery is still pending').toEqual(
+          expect.arrayContaining([a.stepExecutionId, b.stepExecutionId, c.stepExecutionId]),
+        );
+      } finally {
+        // A failure above must not leave the handlers (and afterEach's stop) waiting for ever.
+        hold.open();
+      }
       await eventually(async () => {
         const after = await fixture.dispatcher.pendingStepExecutionIds();
         expect([...after].filter((id) => [a, b, c].some((m) => m.stepExecutionId === id))).toEqual([]);

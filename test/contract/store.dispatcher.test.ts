@@ -19,13 +19,6 @@ function storeFixture(store: KvStore, cleanup: () => Promise<void> = () => store
     second: async () => new StoreDispatcher(store, logger),
     // A StoreDispatcher holds nothing of its own (its close() is a no-op): closing the store closes everything.
     close: cleanup,
-    knownViolations: {
-      // src/remote/dispatcher.ts: pendingStepExecutionIds lists messages "still waiting or in delivery".
-      inDeliveryNotPending:
-        'taking a message removes its rq/ key, so a message whose handler is running is not in pendingStepExecutionIds ' +
-        '(the reconciler may dispatch it again meanwhile). Fix owed in src/remote/store-dispatcher.ts: mark it taken ' +
-        '(takenUntil) instead of removing it, remove it when the handler resolves.',
-    },
   };
 }
 

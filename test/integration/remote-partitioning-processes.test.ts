@@ -200,25 +200,11 @@ async function waitReady(worker: Child): Promise<void> {
 }
 
 /**
- * The launcher and three workers; resolves once every worker is consuming and the execution exists.
- *
- * On PostgreSQL the launcher goes first, and the workers start once it has dispatched (so once the
- * pg-boss queue exists): pg-boss 10.4.2's createQueue deadlocks when several processes create the
- * same queue at once in a fresh database (`deadlock detected` in `SELECT pgboss.create_queue`, one
- * process exits 1), which PgBossDispatcher.start does not guard against yet. On LMDB all four start
- * together (their start-up dominates on two cores).
+ * The launcher and three workers, all started at once; resolves once every worker is consuming and
+ * the execution exists. On a fresh PostgreSQL database the four race to create pg-boss's schema
+ * and queue (pg-boss 10's create_queue deadlocks under that race; PgBossDispatcher.start retries).
  */
 async function startAll(backend: Backend, size: JobSize): Promise<{ workers: Child[]; launcher: Child; executionId: number }> {
-  if (backend.kind === 'postgres') {
-    const { launcher, executionId } = await startLauncher(backend, size);
-    await waitUntil('the launcher to dispatch its partitions', () => {
-      if (launcher.process.exitCode !== null) throw new Error(`The launcher exited ${launcher.process.exitCode}: ${launcher.stderr()}`);
-      return launcher.logs().some((l) => l.event === 'partition.dispatched') ? true : undefined;
-    });
-    const workers = [1, 2, 3].map((i) => startWorker(i, backend, size));
-    await Promise.all(workers.map(waitReady));
-    return { workers, launcher, executionId };
-  }
   const workers = [1, 2, 3].map((i) => startWorker(i, backend, size));
   const [{ launcher, executionId }] = await Promise.all([startLauncher(backend, size), ...workers.map(waitReady)]);
   return { workers, launcher, executionId };
@@ -448,9 +434,6 @@ describe.skipIf(skipPostgres)(`remote partitioning across processes on PostgreSQ
   it('a worker SIGTERMed mid-partition exits 0 and hands it back; another worker finishes it, every item once', async () => {
     await terminatedWorkerScenario(await freshDatabase());
   });
-
-  // Needs PgBossDispatcher.start to serialize pg-boss's createQueue across processes (see startAll).
-  it.todo('workers and a launcher started at the same moment on a fresh database all come up');
 });
 
 describe('remote partitioning across processes on one LMDB store (store dispatcher)', () => {

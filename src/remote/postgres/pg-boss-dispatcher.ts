@@ -123,13 +123,7 @@ export class PgBossDispatcher implements Dispatcher {
     boss.on('error', (error: Error) => logger?.error({ event: 'pg-boss.error', err: error }, `pg-boss: ${error.message}`));
     try {
       await boss.start();
-      await boss.createQueue(settings.queue, {
-        name: settings.queue,
-        policy: 'standard',
-        retryLimit: settings.retryLimit,
-        retryDelay: settings.retryDelaySeconds,
-        expireInSeconds: settings.expireInSeconds,
-      });
+      await createQueueOnce(boss, settings);
       const queue = await boss.getQueue(settings.queue);
       if (!queue) throw new InvalidConfigurationError(`pg-boss did not create the queue '${settings.queue}' in schema '${settings.schema}'`);
       if ((queue.policy ?? 'standard') !== 'standard') {
@@ -379,4 +373,30 @@ function validate(settings: Settings): void {
     problems.push(`retryDelaySeconds must be a whole number of at least 0, not ${settings.retryDelaySeconds}`);
   }
   if (problems.length) throw new InvalidConfigurationError(`Invalid pg-boss dispatcher options: ${problems.join('; ')}`);
+}
+
+/**
+ * pg-boss 10's create_queue deadlocks when two processes create one queue at once (each holds the
+ * new row the other's foreign key waits for): workers and launchers that start together on a fresh
+ * database hit it. An existing queue is left alone; a deadlock or a lost race is tried again after
+ * a short random pause, by which time the winner's queue exists.
+ */
+async function createQueueOnce(boss: PgBoss, settings: Settings): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    if (await boss.getQueue(settings.queue)) return;
+    try {
+      await boss.createQueue(settings.queue, {
+        name: settings.queue,
+        policy: 'standard',
+        retryLimit: settings.retryLimit,
+        retryDelay: settings.retryDelaySeconds,
+        expireInSeconds: settings.expireInSeconds,
+      });
+      return;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (attempt >= 8 || (code !== '40P01' && code !== '23505' && code !== '40001')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25 + Math.random() * 100 * attempt));
+    }
+  }
 }

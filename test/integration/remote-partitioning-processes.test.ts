@@ -188,7 +188,8 @@ function startWorker(index: number, backend: Backend, size: JobSize): Child {
   return spawnChild(
     `worker${index}`,
     [BIN, 'worker', JOB_MODULE, '--concurrency', '1', '--lease-ms', String(LEASE_MS), '--log-level', 'info', ...backendArgs(backend)],
-    jobEnv(size),
+    // Each worker plays a host of its own: nothing may depend on sharing the launcher's pid space.
+    { ...jobEnv(size), TSBATCH_HOST: `worker-host-${index}` },
   );
 }
 
@@ -217,6 +218,7 @@ async function startLauncher(backend: Backend, size: JobSize): Promise<{ launche
     ...jobEnv(size),
     REMOTE_LEASE_MS: String(LEASE_MS),
     REMOTE_INTERVAL_MS: '500',
+    TSBATCH_HOST: 'launcher-host',
   });
   const executionId = await waitUntil('the launcher to start its execution', () => {
     if (launcher.process.exitCode !== null) throw new Error(`The launcher exited ${launcher.process.exitCode}: ${launcher.stderr()}`);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BatchRuntime, type JobExecution, type StepExecution } from '../../src/index.js';
+import { BatchRuntime, job, rangePartitioner, step, type ExecutionContext, type JobExecution, type StepExecution } from '../../src/index.js';
 import { remotePartitionJob } from './fixtures/remote/remote-partition-job.js';
 
 let runtime: BatchRuntime;
@@ -93,5 +93,71 @@ describe('remote partitioning (step.partitioner(p, { remote: true }))', () => {
     expect(ended.status).toBe('COMPLETED');
     expect(partitionsOf((await runtime.explorer.getJobExecution(execution.id))!).map((p) => p.writeCount)).toEqual([40, 40, 40]);
     expect(await output()).toEqual(range(1, 120));
+  });
+});
+
+describe('remote partitioning: stop and restart', () => {
+  it('a stop reaches partitions running on a worker: each ends STOPPED at a chunk boundary, and a restart finishes them, every item once', async () => {
+    await runtime.remote.startWorker({ concurrency: 3 });
+    const definition = remotePartitionJob({ items: 300, grid: 3, itemMs: 2 });
+    runtime.registry.register(definition);
+    const { execution, done } = await runtime.launcher.launch(definition);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    await runtime.operator.stop(execution.id);
+    expect((await done).status).toBe('STOPPED');
+    const stopped = partitionsOf((await runtime.explorer.getJobExecution(execution.id))!);
+    expect(stopped.map((p) => p.status)).toEqual(['STOPPED', 'STOPPED', 'STOPPED']);
+    const before = stopped.map((p) => p.writeCount);
+    expect(before.every((n) => n % 10 === 0 && n < 100)).toBe(true);
+
+    const restarted = await runtime.operator.waitFor(await runtime.operator.restart(execution.id));
+    expect(restarted.status).toBe('COMPLETED');
+    const rerun = partitionsOf((await runtime.explorer.getJobExecution(restarted.id))!);
+    expect(rerun.map((p) => p.writeCount)).toEqual(before.map((n) => 100 - n));
+    expect(await output()).toEqual(range(1, 300));
+  });
+
+  it('a restart reruns only the partition that failed, from its last commit', async () => {
+    await runtime.remote.startWorker({ concurrency: 3 });
+    let failOn: number | undefined = 155;
+    const worker = step('numbers')
+      .chunk<number, number>(10)
+      .reader(() => new (class {
+        private next = 0;
+        private max = 0;
+        open(context: ExecutionContext) {
+          this.next = context.get<number>('range.next') ?? context.get<number>('partition.min')!;
+          this.max = context.get<number>('partition.max')!;
+        }
+        read() {
+          return this.next <= this.max ? this.next++ : null;
+        }
+        update(context: ExecutionContext) {
+          context.put('range.next', this.next);
+        }
+      })())
+      .processor((n) => {
+        if (n === failOn) throw new Error(`item ${n} cannot be processed`);
+        return n;
+      })
+      .writer({ write: (chunk, tx) => chunk.items.forEach((n) => tx.put('out', String(n).padStart(8, '0'), { n })) })
+      .build();
+    const definition = job('remote-failing')
+      .start(step('fan-out').partitioner(rangePartitioner({ min: 1, max: 300 }), { gridSize: 3, remote: true }).step(worker).build())
+      .build();
+    runtime.registry.register(definition);
+    const failed = await runtime.launcher.run(definition);
+    expect(failed.status).toBe('FAILED');
+    expect(partitionsOf((await runtime.explorer.getJobExecution(failed.id))!).map((p) => [p.status, p.writeCount])).toEqual([
+      ['COMPLETED', 100],
+      ['FAILED', 50],
+      ['COMPLETED', 100],
+    ]);
+
+    failOn = undefined;
+    const restarted = await runtime.operator.waitFor(await runtime.operator.restart(failed.id));
+    expect(restarted.status).toBe('COMPLETED');
+    expect(partitionsOf((await runtime.explorer.getJobExecution(restarted.id))!).map((p) => [p.stepName, p.writeCount])).toEqual([['fan-out:partition1', 50]]);
+    expect(await output()).toEqual(range(1, 300));
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BatchRuntime, job, rangePartitioner, step, type ExecutionContext, type JobExecution, type StepExecution } from '../../src/index.js';
-import { remotePartitionJob } from './fixtures/remote/remote-partition-job.js';
+import { BatchRuntime, job, rangePartitioner, step, type JobExecution, type StepExecution } from '../../src/index.js';
+import { RangeReader, remotePartitionJob } from './fixtures/remote/remote-partition-job.js';
 
 let runtime: BatchRuntime;
 
@@ -122,20 +122,7 @@ describe('remote partitioning: stop and restart', () => {
     let failOn: number | undefined = 155;
     const worker = step('numbers')
       .chunk<number, number>(10)
-      .reader(() => new (class {
-        private next = 0;
-        private max = 0;
-        open(context: ExecutionContext) {
-          this.next = context.get<number>('range.next') ?? context.get<number>('partition.min')!;
-          this.max = context.get<number>('partition.max')!;
-        }
-        read() {
-          return this.next <= this.max ? this.next++ : null;
-        }
-        update(context: ExecutionContext) {
-          context.put('range.next', this.next);
-        }
-      })())
+      .reader(() => new RangeReader())
       .processor((n) => {
         if (n === failOn) throw new Error(`item ${n} cannot be processed`);
         return n;

@@ -91,7 +91,7 @@ const RECLAIM_ITEMS = intFromEnv('BENCH_REMOTE_RECLAIM_ITEMS', 3000);
 const MAX_LOAD = Number(process.env['BENCH_REMOTE_MAX_LOAD'] ?? 1.5);
 const LOAD_WAIT_S = intFromEnv('BENCH_REMOTE_LOAD_WAIT_S', 300, 0);
 /** Scaling runs use the runtime's defaults for the lease, the reconciler and the manager's poll. */
-const SCALING_REMOTE = { leaseMs: 30_000, intervalMs: 2000, pollMs: 250 } as const;
+const SCALING_REMOTE = { leaseMs: 30_000, intervalMs: 2000, pollMs: 100 } as const;
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WORKER = fileURLToPath(new URL('./remote/worker.ts', import.meta.url));

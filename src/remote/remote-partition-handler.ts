@@ -20,7 +20,7 @@ export interface RemotePartitionHandlerOptions {
   readonly repository: JobRepository;
   readonly dispatcher: Dispatcher;
   readonly clock: Clock;
-  /** How often the manager reads its partitions' statuses back. @default 250 */
+  /** How often the manager reads its partitions' statuses back. @default 100 */
   readonly pollMs?: number;
 }
 
@@ -57,7 +57,7 @@ export class StoreRemotePartitionHandler implements RemotePartitionHandler {
     });
     logger.info({ event: 'partition.dispatched', partitions: created.length, dispatcher: dispatcher.name }, 'Partitions dispatched to workers');
 
-    const pollMs = this.options.pollMs ?? 250;
+    const pollMs = this.options.pollMs ?? 100;
     for (;;) {
       const open = store.read((tx) => created.filter((id) => isRunningStatus(tx.get<StepExecutionRecord>(Keys.stepExecution(id))?.status ?? 'UNKNOWN')));
       if (open.length === 0) break;

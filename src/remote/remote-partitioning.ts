@@ -21,7 +21,7 @@ export interface RemotePartitioningOptions extends ReconcilerOptions {
   readonly dispatcher?: DispatcherKind;
   /** How long a worker's claim on a partition holds without renewal. @default 30000 */
   readonly leaseMs?: number;
-  /** How often a manager reads its partitions' statuses. @default 250 */
+  /** How often a manager reads its partitions' statuses. @default 100 */
   readonly pollMs?: number;
   /**
    * The queue's name on PostgreSQL: the pg-boss queue (default 'tsbatch-partitions'), or the

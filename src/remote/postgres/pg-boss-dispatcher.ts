@@ -250,9 +250,14 @@ class PgBossConsumer implements DispatchConsumer {
 
   async start(pollingIntervalSeconds: number): Promise<void> {
     for (let i = 0; i < this.concurrency && !this.stopped; i++) {
-      this.workerIds.push(
-        await this.boss.work<JobData>(this.queue, { batchSize: 1, pollingIntervalSeconds }, (jobs) => this.deliver(jobs)),
-      );
+      let workerId = '';
+      workerId = await this.boss.work<JobData>(this.queue, { batchSize: 1, pollingIntervalSeconds }, async (jobs) => {
+        await this.deliver(jobs);
+        // pg-boss 10 sleeps out the rest of its polling interval after every job, even when more
+        // wait; a notified worker fetches again at once (skipped partitions, short ones, a backlog).
+        if (!this.stopped) this.boss.notifyWorker(workerId);
+      });
+      this.workerIds.push(workerId);
     }
   }
 

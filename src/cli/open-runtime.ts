@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { BatchRuntime, type DispatcherKind } from '../index.js';
+import { BatchRuntime, type DispatcherKind, type WorkChunkOptions } from '../index.js';
 import { CliError } from './cli-error.js';
 
 /** The options every command that touches the store shares. */
@@ -31,6 +31,8 @@ export interface OpenMode {
    * and operating commands): the store is changed only by the operation asked for.
    */
   readonly recovery: 'fail' | 'none';
+  /** How this process runs work-chunk jobs (`tsbatch worker` passes its concurrency and lease). */
+  readonly workChunks?: WorkChunkOptions;
 }
 
 /**
@@ -40,7 +42,7 @@ export interface OpenMode {
  * Logging: the runtime's own pino logger (JSON lines on stderr) when `--log-level` or
  * TSBATCH_LOG_LEVEL is given, otherwise none, so the terminal shows only the command's output.
  */
-export async function openRuntime(options: StoreOptions, { create, recovery }: OpenMode): Promise<BatchRuntime> {
+export async function openRuntime(options: StoreOptions, { create, recovery, workChunks }: OpenMode): Promise<BatchRuntime> {
   const path = resolve(options.store);
   const postgres = options.postgres ?? process.env['TSBATCH_POSTGRES_URL'];
   const dispatcher = parseDispatcher(options.dispatcher);

@@ -151,7 +151,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .command('worker')
       .description('run the partitions of remotely partitioned steps (remote: true) of a module\'s jobs until SIGTERM')
       .argument('<module>', 'the module that defines the jobs (the same one the launcher uses)')
-      .option('--concurrency <n>', 'partitions run at once', count, 1)
+      .option('--concurrency <n>', 'partitions (and work chunks) run at once', count, 1)
       .option('--lease-ms <ms>', "how long a claim holds without renewal (default 30000)", count),
   ).action(async (module: string, options: WorkerOptions) => {
     exitCode = await workerCommand(module, options);

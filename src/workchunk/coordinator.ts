@@ -132,6 +132,11 @@ export class WorkChunkCoordinator {
     });
   }
 
+  /** The definitions registered here, as `id@version`, sorted. */
+  registered(): string[] {
+    return [...this.definitions.entries()].flatMap(([id, byVersion]) => [...byVersion.keys()].map((version) => `${id}@${version}`)).sort();
+  }
+
   /** Makes a definition runnable here; the chunks of its instances are claimed from now on. */
   register<P>(definition: WorkChunkJobDefinition<P>): void {
     this.env.assertOpen('register a work-chunk job');

@@ -14,9 +14,8 @@
  *   committed once, and both workers ran some.
  * - One worker SIGKILLed while it holds chunks: the other takes them over once their lease expires,
  *   and the instance still COMPLETES with every item committed once. These workers are the
- *   fixture's `work` mode, not `tsbatch worker`: the CLI's `--lease-ms` sets the lease of remote
- *   partitions only, and it opens the runtime with the default work-chunk lease (30 s) and
- *   maintenance period (5 s), too slow for this test.
+ *   fixture's `work` mode, not `tsbatch worker`: the CLI's `--lease-ms` reaches work chunks too,
+ *   but it keeps the default maintenance period (5 s), too slow for this test.
  *
  * On one LMDB store always, and on PostgreSQL (a database of its own per test, since `tsbatch
  * worker` uses the default table) when TSBATCH_TEST_POSTGRES_URL is set.

@@ -21,7 +21,9 @@ export async function workerCommand(modulePath: string, options: WorkerOptions):
   const out = new Output(options);
   if (!Number.isInteger(options.concurrency) || options.concurrency < 1) throw new CliError('USAGE', `--concurrency must be an integer >= 1, got ${options.concurrency}.`);
   const module = await loadJobModule(modulePath);
-  const runtime = await openRuntime(options, { create: true, recovery: 'none' });
+  // Work-chunk jobs the module registers run here too, at the same concurrency and lease.
+  const workChunks = { concurrency: options.concurrency, ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}) };
+  const runtime = await openRuntime(options, { create: true, recovery: 'none', workChunks });
   let signals = 0;
   let stopped!: () => void;
   const stop = new Promise<void>((resolve) => (stopped = resolve));
@@ -36,7 +38,8 @@ export async function workerCommand(modulePath: string, options: WorkerOptions):
   try {
     const jobs = await registerJobs(runtime, module);
     const worker = await runtime.remote.startWorker({ concurrency: options.concurrency, ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}) });
-    out.message(`Worker ready (pid ${process.pid}, concurrency ${options.concurrency}) for ${jobs.map((name) => `'${name}'`).join(', ')}.`);
+    const names = [...jobs.map((name) => `'${name}'`), ...runtime.workChunks.registered().map((id) => `work-chunk job '${id}'`)];
+    out.message(`Worker ready (pid ${process.pid}, concurrency ${options.concurrency}) for ${names.length ? names.join(', ') : 'no jobs (the module registered none)'}.`);
     await stop;
     await worker.stop();
     return CliExitCode.COMPLETED;

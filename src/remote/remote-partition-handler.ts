@@ -8,7 +8,7 @@ import type { JobRepository } from '../repository/job-repository.js';
 import { Keys } from '../repository/keys.js';
 import type { KvStore, KvTransaction } from '../repository/kv-store.js';
 import { writeNewStepExecution } from '../repository/kv-job-repository.js';
-import type { StepExecutionRecord } from '../repository/records.js';
+import type { JobExecutionRecord, StepExecutionRecord } from '../repository/records.js';
 import type { PartitionRequest, RemotePartitionHandler } from '../step/partition/partition-handler.js';
 import type { Clock } from '../support/clock.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -59,9 +59,13 @@ export class StoreRemotePartitionHandler implements RemotePartitionHandler {
 
     const pollMs = this.options.pollMs ?? 100;
     for (;;) {
-      const open = store.read((tx) => created.filter((id) => isRunningStatus(tx.get<StepExecutionRecord>(Keys.stepExecution(id))?.status ?? 'UNKNOWN')));
+      const { open, stopping } = store.read((tx) => ({
+        open: created.filter((id) => isRunningStatus(tx.get<StepExecutionRecord>(Keys.stepExecution(id))?.status ?? 'UNKNOWN')),
+        // A stop asked from another process shows only in the store.
+        stopping: tx.get<JobExecutionRecord>(Keys.execution(jobExecution.id))?.status === 'STOPPING',
+      }));
       if (open.length === 0) break;
-      if (manager.terminateOnly) await store.write((tx) => stopUnclaimed(tx, open, storeTime(tx, clock)));
+      if (manager.terminateOnly || stopping) await store.write((tx) => stopUnclaimed(tx, open, storeTime(tx, clock)));
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
     const executions: StepExecution[] = [];

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BatchRuntime, job, rangePartitioner, step, type JobExecution, type StepExecution } from '../../src/index.js';
 import { RangeReader, remotePartitionJob } from './fixtures/remote/remote-partition-job.js';
@@ -146,5 +149,32 @@ describe('remote partitioning: stop and restart', () => {
     expect(restarted.status).toBe('COMPLETED');
     expect(partitionsOf((await runtime.explorer.getJobExecution(restarted.id))!).map((p) => [p.stepName, p.writeCount])).toEqual([['fan-out:partition1', 50]]);
     expect(await output()).toEqual(range(1, 300));
+  });
+});
+
+describe('remote partitioning: a stop asked by another process', () => {
+  it('ends the partitions no worker has claimed STOPPED, even with no worker running', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'tsbatch-remote-stop-'));
+    const launcher = await BatchRuntime.open({ path: directory, logger: false, remote: { pollMs: 20 } });
+    const operator = await BatchRuntime.open({ path: directory, logger: false, recovery: 'none' });
+    try {
+      const definition = remotePartitionJob({ items: 90, grid: 3 });
+      launcher.registry.register(definition);
+      const { execution, done } = await launcher.launcher.launch(definition);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      // The operator's runtime does not run the execution: its stop only turns the stored job STOPPING.
+      await operator.operator.stop(execution.id);
+      expect((await done).status).toBe('STOPPED');
+      const partitions = partitionsOf((await operator.explorer.getJobExecution(execution.id))!);
+      expect(partitions.map((p) => [p.status, p.writeCount])).toEqual([
+        ['STOPPED', 0],
+        ['STOPPED', 0],
+        ['STOPPED', 0],
+      ]);
+    } finally {
+      await operator.close();
+      await launcher.close();
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });

@@ -133,23 +133,13 @@ export type InstanceJson = Omit<WorkChunkInstance, 'createTime' | 'startTime' | 
   readonly cancellable: boolean;
 };
 
-export interface ChunkJson {
-  readonly id: string;
-  readonly instanceId: string;
-  readonly stepId: string;
-  readonly status: WorkChunkStatus;
-  readonly data: JsonValue;
-  readonly attempts: number;
-  readonly errorCount: number;
-  readonly pollAttempts: number;
+/** A chunk as the API serves it: the runtime's view with times as ISO strings. */
+export type ChunkJson = Omit<WorkChunkView, 'createTime' | 'startTime' | 'endTime' | 'lease'> & {
   readonly createTime: string;
   readonly startTime: string | null;
   readonly endTime: string | null;
-  readonly recordsProcessed: number;
-  readonly errorMessage: string | null;
-  readonly warningMessage: string | null;
   readonly lease: { readonly host: string; readonly pid: number; readonly expiresAt: string } | null;
-}
+};
 
 export interface ExecutionFilter {
   readonly job?: string | undefined;

@@ -39,6 +39,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +64,7 @@ function listFromEnv(name: string, fallback: string): string[] {
 }
 
 const HASH_MODULE = new URL('../test/integration/fixtures/scaling/hash.mjs', import.meta.url);
+const RAW_HASH_THREAD = new URL('./raw-hash-thread.mjs', import.meta.url);
 const THIS_FILE = fileURLToPath(import.meta.url);
 
 const round = (value: number, digits = 0): number => Number(value.toFixed(digits));
@@ -223,6 +225,8 @@ interface CpuResult {
   /** The main-thread run of median time; every repetition's in mainThreadRuns. */
   readonly mainThread: Timed;
   readonly mainThreadRuns: Timed[];
+  /** What the machine gives the same work on plain threads: the most any runtime could reach. */
+  readonly handWritten: CpuRun;
   readonly workers: CpuRun[];
   readonly best: { label: string; ratio: number };
   readonly target: number;
@@ -299,6 +303,37 @@ async function benchCpu(): Promise<CpuResult> {
     const s = step('cpu').chunk<Item, Out>(chunkSize).reader(reader(items)).processor(hash).writer(check.writer).build();
     return checked(timedRun(job('cpu-main').start(s).build(), items, check.written), check, 'main thread');
   };
+  /**
+   * The machine's ceiling for this work: `threads` plain worker threads, each hashing its share of
+   * the items with the same module, no runtime at all. Its checksum must be the main thread's.
+   */
+  const runHandWritten = async (): Promise<Timed> => {
+    const cpuBefore = process.cpuUsage();
+    const mainBefore = threadCpuSeconds();
+    const started = process.hrtime.bigint();
+    const share = Math.ceil(items / threads);
+    const parts = await Promise.all(
+      Array.from({ length: threads }, (_, index) => {
+        const worker = new Worker(RAW_HASH_THREAD, { workerData: { module: HASH_MODULE.href, from: index * share + 1, to: Math.min(items, (index + 1) * share), rounds } });
+        return new Promise<number[]>((resolve, reject) => {
+          worker.once('message', (checksums: number[]) => void worker.terminate().then(() => resolve(checksums)));
+          worker.once('error', reject);
+        });
+      }),
+    );
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = process.cpuUsage(cpuBefore);
+    const mainAfter = threadCpuSeconds();
+    let checksum = 0;
+    for (const part of parts) for (const value of part) checksum = (Math.imul(checksum, 31) + value) | 0;
+    if (checksum !== expectedChecksum) throw new Error(`cpu hand-written threads: checksum ${checksum}, the main thread's was ${expectedChecksum}`);
+    return {
+      seconds,
+      itemsPerSec: items / seconds,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      mainThreadCpuSeconds: mainBefore === undefined || mainAfter === undefined ? undefined : mainAfter - mainBefore,
+    };
+  };
   /** `workerProcessor(module, { threads })` as a user writes it, then variants for information. */
   const variants: Array<{ label: string; chunksInFlight?: number; taskConcurrency?: number }> = [
     { label: `workerProcessor(threads ${threads})` },
@@ -317,6 +352,8 @@ async function benchCpu(): Promise<CpuResult> {
   // repetition runs the baseline and then every variant, and a ratio compares runs of the same
   // repetition only.
   const mainThreadRuns: Timed[] = [];
+  const handWrittenRuns: Timed[] = [];
+  const handWrittenRatios: number[] = [];
   const variantRuns: Timed[][] = variants.map(() => []);
   const variantRatios: number[][] = variants.map(() => []);
   for (let repetition = 1; repetition <= repeat; repetition++) {
@@ -324,6 +361,10 @@ async function benchCpu(): Promise<CpuResult> {
     const main = await runMain();
     mainThreadRuns.push(main);
     progress(`  main thread: ${fmt(main.itemsPerSec)} items/s (${main.seconds.toFixed(2)} s, ${((main.seconds * 1e6) / items).toFixed(1)} us/item)`);
+    const handWritten = await runHandWritten();
+    handWrittenRuns.push(handWritten);
+    handWrittenRatios.push(round(handWritten.itemsPerSec / main.itemsPerSec, 2));
+    progress(`  hand-written ${threads} threads: ${fmt(handWritten.itemsPerSec)} items/s (${handWritten.seconds.toFixed(2)} s), ${(handWritten.itemsPerSec / main.itemsPerSec).toFixed(2)}x`);
     for (const [index, variant] of variants.entries()) {
       const timed = await runWorkers(variant);
       variantRuns[index]!.push(timed);
@@ -340,6 +381,13 @@ async function benchCpu(): Promise<CpuResult> {
     runs: variantRuns[index]!,
   }));
   const best = workers.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+  const handWritten: CpuRun = {
+    label: `hand-written: ${threads} plain worker threads, no runtime (the ceiling)`,
+    ...medianRun(handWrittenRuns),
+    ratio: median(handWrittenRatios),
+    ratios: handWrittenRatios,
+    runs: handWrittenRuns,
+  };
   return {
     items,
     rounds,
@@ -349,6 +397,7 @@ async function benchCpu(): Promise<CpuResult> {
     repeat,
     mainThread,
     mainThreadRuns,
+    handWritten,
     workers,
     best: { label: best.label, ratio: best.ratio },
     target: 1.7,
@@ -586,6 +635,10 @@ async function main(): Promise<void> {
     const c = cpuResult;
     lines.push(
       `| CPU-bound (${c.rounds} SHA-256 rounds = ${c.microsPerItemOnMainThread} us/item incl. step, chunk ${c.chunkSize}${c.repeat > 1 ? `, median of ${c.repeat} repetitions` : ''}) | main thread (baseline) | ${fmt(c.items)} | ${c.mainThread.seconds.toFixed(2)} | ${rate(c.mainThread)} | 1.00 | | | ${cpuPerItem(c.mainThread, c.items)} | ${mainCpuPerItem(c.mainThread, c.items)} |`,
+    );
+    const h = c.handWritten;
+    lines.push(
+      `| | ${h.label} | ${fmt(c.items)} | ${h.seconds.toFixed(2)} | ${rate(h)} | ${h.ratio.toFixed(2)}${h.ratios.length > 1 ? ` (${Math.min(...h.ratios).toFixed(2)}-${Math.max(...h.ratios).toFixed(2)})` : ''} | (info) | | ${cpuPerItem(h, c.items)} | ${mainCpuPerItem(h, c.items)} |`,
     );
     c.workers.forEach((w, i) =>
       lines.push(`| | ${w.label} | ${fmt(c.items)} | ${w.seconds.toFixed(2)} | ${rate(w)} | ${w.ratio.toFixed(2)}${w.ratios.length > 1 ? ` (${Math.min(...w.ratios).toFixed(2)}-${Math.max(...w.ratios).toFixed(2)})` : ''} | ${i === 0 ? `>= ${c.target}` : '(info)'} | ${i === 0 ? (c.met ? 'yes' : 'NO') : w.ratio >= c.target ? '(yes)' : '(no)'} | ${cpuPerItem(w, c.items)} | ${mainCpuPerItem(w, c.items)} |`),

@@ -36,12 +36,9 @@ import {
   type RaceVariant,
   type ScheduleOutcome,
 } from '../integration/fixtures/crash-schedule.js';
+import { propertyLanes } from '../integration/fixtures/sigkill-harness.js';
 
-const RUNS = Number(process.env.SIGKILL_RUNS ?? 50);
-const REPLAY_SEED = process.env.SIGKILL_SEED === undefined ? undefined : Number(process.env.SIGKILL_SEED);
-const REPLAY_PATH = process.env.SIGKILL_PATH;
-const LANES = REPLAY_SEED !== undefined ? 1 : Math.max(1, Number(process.env.SIGKILL_LANES ?? 2));
-const BASE_SEED = REPLAY_SEED ?? Date.now() % 2 ** 31;
+const LANES = propertyLanes('SIGKILL', { runs: 50, seed: Date.now() % 2 ** 31, singleLaneWhenSet: 'SEED' });
 const RACE_TRIALS = 5;
 
 afterAll(() => killLiveChildren());
@@ -54,7 +51,7 @@ afterAll(() => {
   console.log(
     `sigkill property: ${t.schedules} schedules (csv ${byKind('csv')}, store ${byKind('store')}, mt ${byKind('mt')}), ` +
       `${t.kills} kills (${t.killsBeforeLaunch} before the launch, ${t.killsBeforeFirstChunk} before the first chunk, ${t.killsMidRun} mid-run), ` +
-      `${t.items} items, lost ${t.lost}, duplicated ${t.duplicated}, failed ${t.failed}; seed ${BASE_SEED}, ${LANES} lane(s)`,
+      `${t.items} items, lost ${t.lost}, duplicated ${t.duplicated}, failed ${t.failed}; seed ${LANES.baseSeed}, ${LANES.count} lane(s)`,
   );
 });
 
@@ -68,10 +65,10 @@ describe('SIGKILL at random moments and at the commit fault points, then restart
     }
   }, 120_000);
 
-  for (let lane = 0; lane < LANES; lane++) {
-    const numRuns = Math.floor(RUNS / LANES) + (lane < RUNS % LANES ? 1 : 0);
+  for (let lane = 0; lane < LANES.count; lane++) {
+    const numRuns = LANES.runsOf(lane);
     if (numRuns === 0) continue;
-    it.concurrent(`lane ${lane + 1}/${LANES}: ${numRuns} random kill schedules, each relaunched until it completes`, async ({ expect }) => {
+    it.concurrent(`lane ${lane + 1}/${LANES.count}: ${numRuns} random kill schedules, each relaunched until it completes`, async ({ expect }) => {
       await fc.assert(
         fc.asyncProperty(scheduleArbitrary, async (schedule) => {
           const outcome = await runSchedule(schedule);
@@ -80,14 +77,7 @@ describe('SIGKILL at random moments and at the commit fault points, then restart
           expect(outcome.problems, `${describeSchedule(schedule)}\nruns: ${runs}`).toEqual([]);
           expect({ lost: outcome.lost, duplicated: outcome.duplicated }).toEqual({ lost: 0, duplicated: 0 });
         }),
-        {
-          numRuns,
-          seed: BASE_SEED + lane,
-          ...(REPLAY_PATH !== undefined ? { path: REPLAY_PATH } : {}),
-          // A failing schedule is reported as found: shrinking would relaunch processes for minutes,
-          // and a timing-dependent failure may not shrink anyway. Replay with SIGKILL_SEED/SIGKILL_PATH.
-          endOnFailure: true,
-        },
+        LANES.assertOptions(lane),
       );
     }, 600_000);
   }

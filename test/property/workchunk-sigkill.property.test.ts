@@ -23,11 +23,9 @@
  * runs). With the defaults the file takes about 25 to 45 s on a 2-core machine (10 schedules, about
  * 20 kills, 2 to 4 children each).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, it } from 'vitest';
 import { BatchRuntime } from '../../src/index.js';
@@ -44,14 +42,18 @@ import {
   type ReducerReport,
   type Variant,
 } from '../integration/fixtures/workchunk/crash-workchunk-job.js';
+import {
+  describeChildOutput,
+  jsonAfter,
+  killLiveChildren,
+  propertyLanes,
+  spawnWatchedChild,
+  textAfter,
+  type ChildOutput,
+} from '../integration/fixtures/sigkill-harness.js';
 
-const RUNS = Number(process.env.WC_SIGKILL_RUNS ?? 10);
-const REPLAY_SEED = process.env.WC_SIGKILL_SEED === undefined ? undefined : Number(process.env.WC_SIGKILL_SEED);
-const REPLAY_PATH = process.env.WC_SIGKILL_PATH;
-const LANES = REPLAY_PATH !== undefined ? 1 : Math.max(1, Number(process.env.WC_SIGKILL_LANES ?? 2));
-const BASE_SEED = REPLAY_SEED ?? 72_026;
+const LANES = propertyLanes('WC_SIGKILL', { runs: 10, seed: 72_026, singleLaneWhenSet: 'PATH' });
 const CHILD_TIMEOUT_MS = 30_000;
-const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 // ---- schedules -----------------------------------------------------------------------------------
 
@@ -146,37 +148,24 @@ function describeSchedule(s: Schedule): string {
 
 // ---- child processes -----------------------------------------------------------------------------
 
-interface ChildRun {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly timedOut: boolean;
-  readonly killedByParent: boolean;
-  readonly stdout: string;
-  readonly stderr: string;
+interface ChildRun extends ChildOutput {
   readonly instance: { readonly how: string; readonly id: string } | undefined;
   readonly result: ChildResult | undefined;
-  readonly ms: number;
 }
 
-const liveChildren = new Set<ChildProcess>();
-afterAll(() => {
-  for (const child of liveChildren) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
+afterAll(() => killLiveChildren());
 
-function runChild(
+async function runChild(
   schedule: Schedule,
   dir: string,
   kill: Kill | undefined,
   options: { readonly faults?: string; readonly onLine?: (line: string) => void } = {},
 ): Promise<ChildRun> {
-  const started = Date.now();
   const faults =
     options.faults ??
     (kill?.kind === 'fault' ? `IN_CHUNK_COMMIT:${kill.hit}:exit` : !kill && schedule.finalThrow !== undefined ? `IN_CHUNK_COMMIT:${schedule.finalThrow}:throw` : '');
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE_PATH, schedule.variant, dir], {
-    cwd: PROJECT_ROOT,
+  const output = await spawnWatchedChild(FIXTURE_PATH, [schedule.variant, dir], {
     env: {
-      ...process.env,
       RANGES: String(schedule.shape.ranges),
       PER_RANGE: String(schedule.shape.perRange),
       BATCH: String(schedule.shape.batch),
@@ -189,67 +178,16 @@ function runChild(
       LEASE_MS: '60000',
       TSBATCH_FAULTS: faults,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  liveChildren.add(child);
-  let stdout = '';
-  let stderr = '';
-  let pending = '';
-  let timedOut = false;
-  let killedByParent = false;
-  let killTimer: NodeJS.Timeout | undefined;
-  const exited = () => child.exitCode !== null || child.signalCode !== null;
-  child.stdout!.setEncoding('utf8').on('data', (text: string) => {
-    stdout += text;
-    pending += text;
-    let newline: number;
-    while ((newline = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      options.onLine?.(line);
-      if (kill?.kind === 'signal' && killTimer === undefined && triggers(kill, line)) {
-        killTimer = setTimeout(() => {
-          if (exited()) return;
-          killedByParent = true;
-          child.kill('SIGKILL');
-        }, kill.afterMs);
-      }
-    }
-  });
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill('SIGKILL');
-  }, CHILD_TIMEOUT_MS);
-  return new Promise<ChildRun>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      clearTimeout(killTimer);
-      liveChildren.delete(child);
-      const lines = stdout.split('\n');
-      const after = (prefix: string) => lines.find((l) => l.startsWith(prefix))?.slice(prefix.length);
-      const instance = after('INSTANCE ')?.split(' ').slice(0, 2);
-      let result: ChildResult | undefined;
-      try {
-        const json = after('RESULT ');
-        result = json === undefined ? undefined : (JSON.parse(json) as ChildResult);
-      } catch {
-        result = undefined; // a RESULT line cut short by the kill
-      }
-      resolve({
-        code,
-        signal,
-        timedOut,
-        killedByParent,
-        stdout,
-        stderr,
-        instance: instance && instance.length === 2 ? { how: instance[0]!, id: instance[1]! } : undefined,
-        result,
-        ms: Date.now() - started,
-      });
-    });
-  });
+    timeoutMs: CHILD_TIMEOUT_MS,
+    onLine: options.onLine,
+    killAfterLine: kill?.kind === 'signal' ? { line: (line) => triggers(kill, line), afterMs: kill.afterMs } : undefined,
+  }).done;
+  const instance = textAfter(output.stdout, 'INSTANCE ')?.split(' ').slice(0, 2);
+  return {
+    ...output,
+    instance: instance && instance.length === 2 ? { how: instance[0]!, id: instance[1]! } : undefined,
+    result: jsonAfter<ChildResult>(output.stdout, 'RESULT '),
+  };
 }
 
 /** Whether a line of the child's stdout is the moment a signal kill counts its delay from. */
@@ -265,13 +203,7 @@ function triggers(kill: Extract<Kill, { kind: 'signal' }>, line: string): boolea
   }
 }
 
-function describeRun(run: ChildRun): string {
-  const tail = (text: string) => text.split('\n').slice(-12).join('\n');
-  return (
-    `exit=${run.code} signal=${run.signal} timedOut=${run.timedOut} killedByParent=${run.killedByParent} instance=${run.instance?.how ?? '-'} ms=${run.ms}\n` +
-    `  stdout: ${tail(run.stdout)}\n  stderr: ${tail(run.stderr)}`
-  );
-}
+const describeRun = (run: ChildRun): string => describeChildOutput(run, `instance=${run.instance?.how ?? '-'}`);
 
 // ---- one schedule --------------------------------------------------------------------------------
 
@@ -532,7 +464,7 @@ afterAll(() => {
     `workchunk sigkill property: ${outcomes.length} schedules (plain ${byVariant('plain')}, gated ${byVariant('gated')}), ` +
       `${sum((o) => o.kills)} kills (${sum((o) => o.killsMidRun)} with the instance running), ${sum((o) => o.items)} items, ` +
       `${sum((o) => o.reruns)} chunk re-runs, ${sum((o) => o.appendedTwice)} items appended more than once, ` +
-      `failed ${outcomes.filter((o) => o.problems.length > 0).length}; seed ${BASE_SEED}, ${LANES} lane(s), ${Math.round(sum((o) => o.ms) / 1000)} s of schedules`,
+      `failed ${outcomes.filter((o) => o.problems.length > 0).length}; seed ${LANES.baseSeed}, ${LANES.count} lane(s), ${Math.round(sum((o) => o.ms) / 1000)} s of schedules`,
   );
   if (process.env.WC_SIGKILL_VERBOSE) {
     for (const o of outcomes) console.log(`${describeSchedule(o.schedule)}\n  ${o.runs.map((r) => `${r.kill} -> ${r.outcome} (${r.ms} ms)`).join('\n  ')}`);
@@ -540,11 +472,11 @@ afterAll(() => {
 });
 
 describe('work-chunk job SIGKILLed at random moments and in its commit, then restarted (issue #7)', () => {
-  for (let lane = 0; lane < LANES; lane++) {
-    const numRuns = Math.floor(RUNS / LANES) + (lane < RUNS % LANES ? 1 : 0);
+  for (let lane = 0; lane < LANES.count; lane++) {
+    const numRuns = LANES.runsOf(lane);
     if (numRuns === 0) continue;
     it.concurrent(
-      `lane ${lane + 1}/${LANES}: ${numRuns} kill schedules; staged writes exactly once, appends at least once, no chunk duplicated`,
+      `lane ${lane + 1}/${LANES.count}: ${numRuns} kill schedules; staged writes exactly once, appends at least once, no chunk duplicated`,
       { timeout: Math.max(120_000, numRuns * 20_000) },
       async ({ expect }) => {
         await fc.assert(
@@ -554,14 +486,7 @@ describe('work-chunk job SIGKILLed at random moments and in its commit, then res
             const runs = outcome.runs.map((r) => `${r.kill} -> ${r.outcome} (${r.ms} ms)`).join('; ');
             expect(outcome.problems, `${describeSchedule(schedule)}\nruns: ${runs}`).toEqual([]);
           }),
-          {
-            numRuns,
-            seed: BASE_SEED + lane,
-            ...(REPLAY_PATH !== undefined ? { path: REPLAY_PATH } : {}),
-            // Shrinking would relaunch processes for minutes, and a timing-dependent failure may not
-            // shrink anyway: the failing schedule is reported as found. Replay with WC_SIGKILL_SEED/PATH.
-            endOnFailure: true,
-          },
+          LANES.assertOptions(lane),
         );
       },
     );
@@ -580,7 +505,7 @@ describe.skipIf(!POSTGRES_URL)('the same, with the repository in PostgreSQL (iss
         const runs = outcome.runs.map((r) => `${r.kill} -> ${r.outcome} (${r.ms} ms)`).join('; ');
         expect(outcome.problems, `postgres: ${describeSchedule(schedule)}\nruns: ${runs}`).toEqual([]);
       }),
-      { numRuns: POSTGRES_RUNS, seed: BASE_SEED + 1000, endOnFailure: true },
+      { numRuns: POSTGRES_RUNS, seed: LANES.baseSeed + 1000, endOnFailure: true },
     );
   });
 });

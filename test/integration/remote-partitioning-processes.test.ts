@@ -13,22 +13,32 @@
  * PostgreSQL isolation: `tsbatch worker` always uses the default kv table and pg-boss schema, so each
  * PostgreSQL test gets a database of its own (CREATE DATABASE), dropped afterwards.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BatchRuntime, type JobExecution, type StepExecution } from '../../src/index.js';
+import type { BatchRuntime, JobExecution, StepExecution } from '../../src/index.js';
 import { IN_CI, POSTGRES_URL, skipPostgres } from '../contract/postgres-test-database.js';
+import {
+  TSBATCH_BIN,
+  afterThisTest,
+  freshDatabase,
+  freshStore,
+  hasExited,
+  killChildrenAndCleanUp,
+  openRepository,
+  spawnChild,
+  stderrTail,
+  tsbatchBackendArgs,
+  waitUntil,
+  type Backend,
+  type TestChild,
+} from './fixtures/process-harness.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'tsbatch.js');
 const JOB_MODULE = fileURLToPath(new URL('./fixtures/remote/remote-partition-job.ts', import.meta.url));
 const LAUNCHER = fileURLToPath(new URL('./fixtures/remote/remote-launcher.ts', import.meta.url));
 const CHILD_TIMEOUT_MS = 40_000;
+/** How long any one wait of these tests may take (polling every 50 ms). */
+const WAIT_MS = 25_000;
 const LEASE_MS = 1500;
 const PG_BOSS_QUEUE = 'tsbatch-partitions';
 
@@ -43,129 +53,17 @@ interface LogLine {
   readonly [field: string]: unknown;
 }
 
-interface Child {
-  readonly name: string;
-  readonly process: ChildProcess;
-  readonly pid: number;
-  readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stdout(): string;
-  stderr(): string;
-  /** The pino JSON lines it wrote on stderr so far. */
-  logs(): LogLine[];
-}
+type Child = TestChild<LogLine>;
 
-const children = new Set<ChildProcess>();
-const cleanups: Array<() => Promise<void> | void> = [];
-
-afterEach(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await Promise.all(
-    [...children].map((child) => (child.exitCode !== null || child.signalCode !== null ? undefined : new Promise((resolve) => child.once('close', resolve)))),
-  );
-  children.clear();
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function spawnChild(name: string, args: readonly string[], env: Record<string, string>): Child {
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...process.env, NO_COLOR: '1', TSBATCH_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal });
-    }),
-  );
-  return {
-    name,
-    process: child,
-    pid: child.pid!,
-    done,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    logs: () =>
-      stderr
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => {
-          try {
-            return JSON.parse(line) as LogLine;
-          } catch {
-            return {};
-          }
-        }),
-  };
-}
-
-/** Waits until `check` returns a value (polling every 50 ms), or fails after `timeoutMs` with what the children said. */
-async function waitUntil<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 25_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+afterEach(killChildrenAndCleanUp);
 
 // --- backends -------------------------------------------------------------------------------------
 
-type Backend = { readonly kind: 'postgres'; readonly url: string } | { readonly kind: 'lmdb'; readonly store: string };
-
-const backendArgs = (backend: Backend): string[] => (backend.kind === 'postgres' ? ['--postgres', backend.url] : ['--store', backend.store]);
 const backendEnv = (backend: Backend): Record<string, string> =>
   backend.kind === 'postgres' ? { REMOTE_POSTGRES_URL: backend.url } : { REMOTE_STORE: backend.store };
 
-let databases = 0;
-/** A database of its own for one test (kv table and pg-boss schema included), dropped after it. */
-async function freshDatabase(): Promise<Backend> {
-  databases += 1;
-  const name = `tsbatch_remote_${process.pid}_${Date.now().toString(36)}_${databases}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  cleanups.push(async () => {
-    const client = new pg.Client({ connectionString: POSTGRES_URL });
-    await client.connect();
-    try {
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    } finally {
-      await client.end();
-    }
-  });
-  const url = new URL(POSTGRES_URL!);
-  url.pathname = `/${name}`;
-  return { kind: 'postgres', url: url.toString() };
-}
-
-function freshStore(): Backend {
-  const dir = mkdtempSync(join(tmpdir(), 'tsbatch-remote-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return { kind: 'lmdb', store: join(dir, 'store') };
-}
-
 /** The repository as a third process sees it (nothing recovered, no worker, no reconciler). */
-async function openReader(backend: Backend): Promise<BatchRuntime> {
-  const runtime = await BatchRuntime.open({
-    ...(backend.kind === 'postgres' ? { postgres: { connectionString: backend.url } } : { path: backend.store }),
-    logger: false,
-    recovery: 'none',
-  });
-  cleanups.push(() => runtime.close());
-  return runtime;
-}
+const openReader = (backend: Backend): Promise<BatchRuntime> => openRepository(backend);
 
 // --- the job and its processes --------------------------------------------------------------------
 
@@ -185,11 +83,11 @@ const jobEnv = (size: JobSize): Record<string, string> => ({
 
 /** `tsbatch worker <job module> --concurrency 1 --lease-ms 1500`, logging at info on stderr. */
 function startWorker(index: number, backend: Backend, size: JobSize): Child {
-  return spawnChild(
+  return spawnChild<LogLine>(
     `worker${index}`,
-    [BIN, 'worker', JOB_MODULE, '--concurrency', '1', '--lease-ms', String(LEASE_MS), '--log-level', 'info', ...backendArgs(backend)],
+    [TSBATCH_BIN, 'worker', JOB_MODULE, '--concurrency', '1', '--lease-ms', String(LEASE_MS), '--log-level', 'info', ...tsbatchBackendArgs(backend)],
     // Each worker plays a host of its own: nothing may depend on sharing the launcher's pid space.
-    { ...jobEnv(size), TSBATCH_HOST: `worker-host-${index}` },
+    { env: { ...jobEnv(size), TSBATCH_HOST: `worker-host-${index}` }, killAfterMs: CHILD_TIMEOUT_MS },
   );
 }
 
@@ -197,7 +95,7 @@ async function waitReady(worker: Child): Promise<void> {
   await waitUntil(`${worker.name} to start`, () => {
     if (worker.process.exitCode !== null) throw new Error(`${worker.name} exited ${worker.process.exitCode}: ${worker.stderr()}`);
     return worker.logs().some((l) => l.event === 'worker.started') ? true : undefined;
-  });
+  }, WAIT_MS);
 }
 
 /**
@@ -213,18 +111,21 @@ async function startAll(backend: Backend, size: JobSize): Promise<{ workers: Chi
 
 /** The launcher child; resolves once it has created its execution. */
 async function startLauncher(backend: Backend, size: JobSize): Promise<{ launcher: Child; executionId: number }> {
-  const launcher = spawnChild('launcher', ['--import', 'tsx', LAUNCHER], {
-    ...backendEnv(backend),
-    ...jobEnv(size),
-    REMOTE_LEASE_MS: String(LEASE_MS),
-    REMOTE_INTERVAL_MS: '500',
-    TSBATCH_HOST: 'launcher-host',
+  const launcher = spawnChild<LogLine>('launcher', ['--import', 'tsx', LAUNCHER], {
+    env: {
+      ...backendEnv(backend),
+      ...jobEnv(size),
+      REMOTE_LEASE_MS: String(LEASE_MS),
+      REMOTE_INTERVAL_MS: '500',
+      TSBATCH_HOST: 'launcher-host',
+    },
+    killAfterMs: CHILD_TIMEOUT_MS,
   });
   const executionId = await waitUntil('the launcher to start its execution', () => {
     if (launcher.process.exitCode !== null) throw new Error(`The launcher exited ${launcher.process.exitCode}: ${launcher.stderr()}`);
     const match = /\{"started":(\d+)\}/.exec(launcher.stdout());
     return match ? Number(match[1]) : undefined;
-  });
+  }, WAIT_MS);
   return { launcher, executionId };
 }
 
@@ -233,8 +134,8 @@ async function launcherOutcome(launcher: Child, workers: readonly Child[]): Prom
   const exit = await launcher.done;
   const match = /\{"ended":\d+,"status":"(\w+)"\}/.exec(launcher.stdout());
   if (!match || exit.code !== 0) {
-    const tail = (child: Child) => `--- ${child.name} (pid ${child.pid}):\n${child.stderr().split('\n').slice(-15).join('\n')}`;
-    throw new Error(`The launcher exited ${exit.code ?? exit.signal} without an outcome.\n${[launcher, ...workers].map(tail).join('\n')}`);
+    const tails = [launcher, ...workers].map((child) => stderrTail(child, 15));
+    throw new Error(`The launcher exited ${exit.code ?? exit.signal} without an outcome.\n${tails.join('\n')}`);
   }
   return match[1]!;
 }
@@ -290,7 +191,7 @@ async function aHeldPartition(reader: BatchRuntime, executionId: number, workers
     if (!execution) return undefined;
     let best: Held | undefined;
     for (const worker of workers) {
-      if (worker.process.exitCode !== null || worker.process.signalCode !== null) continue;
+      if (hasExited(worker.process)) continue;
       const claimed = worker.logs().filter((l) => l.event === 'partition.claimed');
       const last = claimed.at(-1);
       if (!last) continue;
@@ -304,7 +205,7 @@ async function aHeldPartition(reader: BatchRuntime, executionId: number, workers
       }
     }
     return best;
-  });
+  }, WAIT_MS);
 }
 
 /** Every process's log lines, with who wrote them. */
@@ -394,11 +295,11 @@ const postgresReason = !POSTGRES_URL && !IN_CI ? ' (SKIPPED: TSBATCH_TEST_POSTGR
 
 describe.skipIf(skipPostgres)(`remote partitioning across processes on PostgreSQL + pg-boss${postgresReason}`, () => {
   it('a worker SIGKILLed while it holds a partition: another worker resumes it; the job COMPLETES, every item once', async () => {
-    await killedWorkerScenario(await freshDatabase());
+    await killedWorkerScenario(await freshDatabase('tsbatch_remote'));
   });
 
   it('HAPI FHIR #4212: the pg-boss queue purged mid-run; the reconciler dispatches the queued partitions again and the job COMPLETES, every item once', async () => {
-    const backend = await freshDatabase();
+    const backend = await freshDatabase('tsbatch_remote');
     if (backend.kind !== 'postgres') throw new Error('unreachable');
     const size: JobSize = { items: 540, grid: 9, chunk: 10, itemMs: 8 };
     const reader = await openReader(backend);
@@ -406,13 +307,13 @@ describe.skipIf(skipPostgres)(`remote partitioning across processes on PostgreSQ
 
     const db = new pg.Client({ connectionString: backend.url });
     await db.connect();
-    cleanups.push(() => db.end());
+    afterThisTest(() => db.end());
     // Every worker (concurrency 1) runs one partition; the other six wait in the queue.
     await waitUntil('three partitions running and the rest queued', async () => {
       const running = workers.filter((w) => w.logs().some((l) => l.event === 'partition.claimed')).length;
       const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state = 'created'`, [PG_BOSS_QUEUE]);
       return running === 3 && rows[0]!.n >= 3 ? true : undefined;
-    });
+    }, WAIT_MS);
     const purged = await db.query<{ state: string; id: string }>(
       `DELETE FROM pgboss.job WHERE name = $1 RETURNING state, (data->>'stepExecutionId') AS id`,
       [PG_BOSS_QUEUE],
@@ -434,16 +335,16 @@ describe.skipIf(skipPostgres)(`remote partitioning across processes on PostgreSQ
   });
 
   it('a worker SIGTERMed mid-partition exits 0 and hands it back; another worker finishes it, every item once', async () => {
-    await terminatedWorkerScenario(await freshDatabase());
+    await terminatedWorkerScenario(await freshDatabase('tsbatch_remote'));
   });
 });
 
 describe('remote partitioning across processes on one LMDB store (store dispatcher)', () => {
   it('a worker SIGKILLed while it holds a partition: another worker resumes it; the job COMPLETES, every item once', async () => {
-    await killedWorkerScenario(freshStore());
+    await killedWorkerScenario(freshStore('tsbatch-remote-'));
   });
 
   it('a worker SIGTERMed mid-partition exits 0 and hands it back; another worker finishes it, every item once', async () => {
-    await terminatedWorkerScenario(freshStore());
+    await terminatedWorkerScenario(freshStore('tsbatch-remote-'));
   });
 });

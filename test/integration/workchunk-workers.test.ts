@@ -20,159 +20,60 @@
  * On one LMDB store always, and on PostgreSQL (a database of its own per test, since `tsbatch
  * worker` uses the default table) when TSBATCH_TEST_POSTGRES_URL is set.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BatchRuntime, type WorkChunkInstance } from '../../src/index.js';
-import { POSTGRES_URL, skipPostgres } from '../contract/postgres-test-database.js';
+import type { BatchRuntime, WorkChunkInstance } from '../../src/index.js';
+import { skipPostgres } from '../contract/postgres-test-database.js';
+import {
+  TSBATCH_BIN,
+  freshDatabase,
+  freshStore,
+  hasExited,
+  killChildrenAndCleanUp,
+  openRepository,
+  spawnChild,
+  stderrTail,
+  tsbatchBackendArgs,
+  waitUntil,
+  type Backend,
+  type TestChild,
+} from './fixtures/process-harness.js';
 import { DEFINITION_ID, type TallyReport, type WorkOutput } from './fixtures/workchunk/worker-module.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'tsbatch.js');
 const MODULE = fileURLToPath(new URL('./fixtures/workchunk/worker-module.ts', import.meta.url));
 const CHILD_TIMEOUT_MS = 30_000;
 const LEASE_MS = 1500;
 
 // --- child processes ------------------------------------------------------------------------------
 
-interface Child {
-  readonly name: string;
-  readonly process: ChildProcess;
-  readonly pid: number;
-  readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stdout(): string;
-  stderr(): string;
-}
+type Child = TestChild;
 
-const children = new Set<ChildProcess>();
-const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(killChildrenAndCleanUp);
 
-afterEach(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await Promise.all(
-    [...children].map((child) => (child.exitCode !== null || child.signalCode !== null ? undefined : new Promise((resolve) => child.once('close', resolve)))),
-  );
-  children.clear();
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function spawnChild(name: string, args: readonly string[], env: Record<string, string>): Child {
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...process.env, NO_COLOR: '1', TSBATCH_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal });
-    }),
-  );
-  return { name, process: child, pid: child.pid!, done, stdout: () => stdout, stderr: () => stderr };
-}
-
-const isAlive = (child: Child) => child.process.exitCode === null && child.process.signalCode === null;
-
-/** The pino JSON lines a child wrote on stderr so far. */
-function logsOf(child: Child): Array<Record<string, unknown>> {
-  return child
-    .stderr()
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .flatMap((line) => {
-      try {
-        return [JSON.parse(line) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    });
-}
+const isAlive = (child: Child) => !hasExited(child.process);
 
 /** The last lines a child wrote on stderr, for failure messages. */
-const tail = (child: Child) => `--- ${child.name} (pid ${child.pid}):\n${child.stderr().split('\n').slice(-12).join('\n')}`;
-
-/** Waits until `check` returns a value (polling every `everyMs`), or fails after `timeoutMs`. */
-async function waitUntil<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
+const tail = (child: Child) => stderrTail(child, 12);
 
 // --- backends -------------------------------------------------------------------------------------
 
-type Backend = { readonly kind: 'postgres'; readonly url: string } | { readonly kind: 'lmdb'; readonly store: string };
-
-const cliArgs = (backend: Backend): string[] => (backend.kind === 'postgres' ? ['--postgres', backend.url] : ['--store', backend.store]);
 const fixtureEnv = (backend: Backend): Record<string, string> => (backend.kind === 'postgres' ? { WC_POSTGRES_URL: backend.url } : { WC_STORE: backend.store });
-
-let databases = 0;
-async function freshDatabase(): Promise<Backend> {
-  if (!POSTGRES_URL) throw new Error('CI=true needs a PostgreSQL: set TSBATCH_TEST_POSTGRES_URL (eval "$(.ci/postgres.sh)")');
-  databases += 1;
-  const name = `tsbatch_wcworkers_${process.pid}_${Date.now().toString(36)}_${databases}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  cleanups.push(async () => {
-    const client = new pg.Client({ connectionString: POSTGRES_URL });
-    await client.connect();
-    try {
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    } finally {
-      await client.end();
-    }
-  });
-  const url = new URL(POSTGRES_URL!);
-  url.pathname = `/${name}`;
-  return { kind: 'postgres', url: url.toString() };
-}
-
-function freshStore(): Backend {
-  const dir = mkdtempSync(join(tmpdir(), 'tsbatch-wcworkers-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return { kind: 'lmdb', store: join(dir, 'store') };
-}
 
 /**
  * The repository as an onlooker sees it: it registers no definition, so it runs no chunk. Opened
  * before any child, so the store (or the kv table) exists before they race to create it.
  */
-async function openReader(backend: Backend): Promise<BatchRuntime> {
-  const runtime = await BatchRuntime.open({
-    ...(backend.kind === 'postgres' ? { postgres: { connectionString: backend.url } } : { path: backend.store }),
-    logger: false,
-    recovery: 'none',
-    workChunks: { pollIntervalMs: 50 },
-  });
-  cleanups.push(() => runtime.close());
-  return runtime;
-}
+const openReader = (backend: Backend): Promise<BatchRuntime> => openRepository(backend, { workChunks: { pollIntervalMs: 50 } });
 
 // --- the processes ----------------------------------------------------------------------------------
 
 /** `tsbatch worker <module>`: ready once it says so on stderr. */
 async function startCliWorkers(backend: Backend): Promise<Child[]> {
   const workers = [1, 2].map((i) =>
-    spawnChild(`tsbatch worker ${i}`, [BIN, 'worker', MODULE, '--concurrency', '1', ...cliArgs(backend)], { TSBATCH_HOST: `wc-worker-host-${i}` }),
+    spawnChild(`tsbatch worker ${i}`, [TSBATCH_BIN, 'worker', MODULE, '--concurrency', '1', ...tsbatchBackendArgs(backend)], {
+      env: { TSBATCH_HOST: `wc-worker-host-${i}` },
+      killAfterMs: CHILD_TIMEOUT_MS,
+    }),
   );
   await Promise.all(workers.map((worker) => waitReady(worker, () => worker.stderr().includes('Worker ready'))));
   return workers;
@@ -182,12 +83,15 @@ async function startCliWorkers(backend: Backend): Promise<Child[]> {
 async function startShortLeaseWorkers(backend: Backend): Promise<Child[]> {
   const workers = [1, 2].map((i) =>
     spawnChild(`short-lease worker ${i}`, ['--import', 'tsx', MODULE, 'work'], {
-      ...fixtureEnv(backend),
-      TSBATCH_HOST: `wc-worker-host-${i}`,
-      WC_LEASE_MS: String(LEASE_MS),
-      WC_MAINTENANCE_MS: '250',
-      WC_CONCURRENCY: '2',
-      WC_POLL_MS: '50',
+      env: {
+        ...fixtureEnv(backend),
+        TSBATCH_HOST: `wc-worker-host-${i}`,
+        WC_LEASE_MS: String(LEASE_MS),
+        WC_MAINTENANCE_MS: '250',
+        WC_CONCURRENCY: '2',
+        WC_POLL_MS: '50',
+      },
+      killAfterMs: CHILD_TIMEOUT_MS,
     }),
   );
   await Promise.all(workers.map((worker) => waitReady(worker, () => worker.stdout().includes('READY'))));
@@ -198,16 +102,19 @@ async function waitReady(worker: Child, ready: () => boolean): Promise<void> {
   await waitUntil(`${worker.name} to be ready`, () => {
     if (!isAlive(worker)) throw new Error(`${worker.name} exited (${worker.process.exitCode ?? worker.process.signalCode}):\n${worker.stderr()}`);
     return ready() ? true : undefined;
-  });
+  }, 20_000);
 }
 
 /** The launcher child: starts one instance and exits; returns its id. */
 async function launch(backend: Backend, items: number, itemMs: number): Promise<{ id: string; launcher: Child }> {
   const launcher = spawnChild('launcher', ['--import', 'tsx', MODULE, 'launch'], {
-    ...fixtureEnv(backend),
-    TSBATCH_HOST: 'wc-launcher-host',
-    WC_ITEMS: String(items),
-    WC_ITEM_MS: String(itemMs),
+    env: {
+      ...fixtureEnv(backend),
+      TSBATCH_HOST: 'wc-launcher-host',
+      WC_ITEMS: String(items),
+      WC_ITEM_MS: String(itemMs),
+    },
+    killAfterMs: CHILD_TIMEOUT_MS,
   });
   const exit = await launcher.done;
   const match = /\{"started":"([^"]+)"\}/.exec(launcher.stdout());
@@ -335,7 +242,7 @@ async function killedWorkerScenario(backend: Backend): Promise<void> {
     expect(byChunk.get(held.id)!.attempt).toBeGreaterThanOrEqual(2);
     expect(chunks.get(held.id)!.attempts).toBe(byChunk.get(held.id)!.attempt);
     // The survivor's maintenance pass reclaimed it, and not before its lease ran out.
-    const reclaimed = logsOf(survivor).find((line) => line['event'] === 'workchunk.lease_reclaimed' && line['chunkId'] === held.id);
+    const reclaimed = survivor.logs().find((line) => line['event'] === 'workchunk.lease_reclaimed' && line['chunkId'] === held.id);
     expect(reclaimed, `survivor's log:\n${tail(survivor)}`).toMatchObject({ instanceId: id, previousOwner: { pid: victim.pid } });
     expect(reclaimed!['time'] as number).toBeGreaterThanOrEqual(held.lease!.expiresAt.getTime());
   }
@@ -348,20 +255,20 @@ const postgresReason = skipPostgres ? ' (SKIPPED: TSBATCH_TEST_POSTGRES_URL is n
 
 describe('work-chunk jobs run by worker processes on one LMDB store', () => {
   it('two `tsbatch worker` processes run one instance: it COMPLETES, every chunk once, both workers ran chunks', async () => {
-    await twoCliWorkersScenario(freshStore());
+    await twoCliWorkersScenario(freshStore('tsbatch-wcworkers-'));
   });
 
   it('a worker SIGKILLed while it holds chunks: the other takes them over after their lease; COMPLETED, every item once', async () => {
-    await killedWorkerScenario(freshStore());
+    await killedWorkerScenario(freshStore('tsbatch-wcworkers-'));
   });
 });
 
 describe.skipIf(skipPostgres)(`work-chunk jobs run by worker processes on PostgreSQL${postgresReason}`, () => {
   it('two `tsbatch worker` processes run one instance: it COMPLETES, every chunk once, both workers ran chunks', async () => {
-    await twoCliWorkersScenario(await freshDatabase());
+    await twoCliWorkersScenario(await freshDatabase('tsbatch_wcworkers'));
   });
 
   it('a worker SIGKILLed while it holds chunks: the other takes them over after their lease; COMPLETED, every item once', async () => {
-    await killedWorkerScenario(await freshDatabase());
+    await killedWorkerScenario(await freshDatabase('tsbatch_wcworkers'));
   });
 });

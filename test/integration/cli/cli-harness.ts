@@ -3,16 +3,14 @@
  * through tsx) and gives each test a workspace: a temp directory with `store` (the LMDB store) and
  * room for the fixtures' side-effect files.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchRuntime, type JobExecution } from '../../../src/index.js';
+import { TSBATCH_BIN, spawnCaptured, waitUntil as pollUntil } from '../fixtures/process-harness.js';
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'tsbatch.js');
 export const TWO_JOBS = fileURLToPath(new URL('./fixtures/two-jobs.ts', import.meta.url));
 export const REGISTER_JOBS = fileURLToPath(new URL('./fixtures/register-jobs.ts', import.meta.url));
 const CHILD_TIMEOUT_MS = 30_000;
@@ -47,26 +45,15 @@ export function cleanUp(): void {
 
 /** Starts `tsbatch <args>`; `done` resolves when it exits (it is killed after 30 s). */
 export function startCli(args: readonly string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliResult>; stderrSoFar: () => string } {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
-    // No CI/TTY tricks needed: pipes are not TTYs, so no progress line; no runtime logs.
-    env: { ...process.env, TSBATCH_LOG_LEVEL: '', NO_COLOR: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // No CI/TTY tricks needed: pipes are not TTYs, so no progress line; no runtime logs.
+  const started = spawnCaptured([TSBATCH_BIN, ...args], { env: { TSBATCH_LOG_LEVEL: '', ...env }, killAfterMs: CHILD_TIMEOUT_MS });
+  const child = started.process;
   children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
-  const done = new Promise<CliResult>((resolve) => {
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve({ code, signal, stdout, stderr });
-    });
+  const done = started.done.then(({ code, signal }): CliResult => {
+    children.delete(child);
+    return { code, signal, stdout: started.stdout(), stderr: started.stderr() };
   });
-  return { child, done, stderrSoFar: () => stderr };
+  return { child, done, stderrSoFar: started.stderr };
 }
 
 export function cli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
@@ -83,14 +70,8 @@ export function json<T = Record<string, any>>(result: CliResult): T {
 }
 
 /** Waits until `check` returns a value (polling every 100 ms), or fails after `timeoutMs`. */
-export async function waitUntil<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await sleep(100);
-  }
+export function waitUntil<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  return pollUntil(what, check, timeoutMs, 100);
 }
 
 /**

@@ -103,7 +103,8 @@ export class PartitionWorker {
       await store.write((tx) => releaseClaim(tx, this.dispatcher, message.stepExecutionId, owner.token, attempt, storeTime(tx, clock)));
       return;
     }
-    logger.info({ event: 'partition.claimed', attempt, resumed: step.executionContext.size > 0 }, 'Partition claimed');
+    // Resumed: an earlier holder committed chunks of it (its first context alone says nothing).
+    logger.info({ event: 'partition.claimed', attempt, resumed: step.commitCount > 0 }, 'Partition claimed');
     this.running.set(step.id, step);
     if (this.stopping) handBack(step);
     const renewal = setInterval(() => {

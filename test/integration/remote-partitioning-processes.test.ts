@@ -248,6 +248,8 @@ async function killedWorkerScenario(backend: Backend): Promise<void> {
   const finisher = survivors.find((w) => w.pid === rest.at(-1)!.pid)!;
   const takeover = finisher.logs().find((l) => l.event === 'partition.claimed' && l.stepExecutionId === held.step.id);
   expect(takeover).toMatchObject({ resumed: true });
+  // The killed worker's own claim found nothing committed yet.
+  expect(held.worker.logs().find((l) => l.event === 'partition.claimed' && l.stepExecutionId === held.step.id)).toMatchObject({ resumed: false, attempt: 1 });
   expect(takeover!.attempt).toBeGreaterThanOrEqual(2);
   const redispatched = allLogs([launcher, ...survivors]).filter(({ line }) => line.event === 'partition.redispatched' && line.stepExecutionIds?.includes(held.step.id));
   expect(redispatched.length).toBeGreaterThan(0);

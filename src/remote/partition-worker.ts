@@ -6,6 +6,7 @@ import { locateStep } from '../flow/step-locator.js';
 import type { Job } from '../flow/job.js';
 import type { JobRepository } from '../repository/job-repository.js';
 import type { KvStore } from '../repository/kv-store.js';
+import { resumesCommittedWork } from '../step/chunk-sequence.js';
 import { PartitionStep } from '../step/partition/partition-step.js';
 import type { Clock } from '../support/clock.js';
 import type { FaultPoints } from '../support/fault-points.js';
@@ -103,8 +104,7 @@ export class PartitionWorker {
       await store.write((tx) => releaseClaim(tx, this.dispatcher, message.stepExecutionId, owner.token, attempt, storeTime(tx, clock)));
       return;
     }
-    // Resumed: an earlier holder committed chunks of it (its first context alone says nothing).
-    logger.info({ event: 'partition.claimed', attempt, resumed: step.commitCount > 0 }, 'Partition claimed');
+    logger.info({ event: 'partition.claimed', attempt, resumed: resumesCommittedWork(step) }, 'Partition claimed');
     this.running.set(step.id, step);
     if (this.stopping) handBack(step);
     const renewal = setInterval(() => {

@@ -5,6 +5,7 @@ import type { Logger } from '../domain/logger.js';
 import type { StepExecution } from '../domain/step-execution.js';
 import type { ItemStream } from '../item/item-stream.js';
 import { isPromiseLike } from '../support/awaitable.js';
+import { resumesCommittedWork } from './chunk-sequence.js';
 import { transitionStep } from './status-host.js';
 import type { Step, StepEnvironment } from './step.js';
 import type { StepListeners } from './step-listeners.js';
@@ -48,7 +49,7 @@ export abstract class AbstractStep<Parts extends StepRunParts> implements Step {
     const { repository, clock } = environment;
     const logger = environment.logger.child({ stepName: this.name, stepExecutionId: stepExecution.id });
     await transitionStep(repository, clock, stepExecution, { type: 'START' });
-    logger.info({ event: 'step.started', restart: stepExecution.executionContext.size > 0 }, 'Step started');
+    logger.info({ event: 'step.started', restart: resumesCommittedWork(stepExecution) }, 'Step started');
     const events = environment.events;
     const scope = {
       jobName: environment.jobExecution.jobName,

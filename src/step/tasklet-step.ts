@@ -8,7 +8,8 @@ import type { ChunkTransaction } from '../item/item-writer.js';
 import type { StagedWrite } from '../repository/records.js';
 import type { Awaitable } from '../support/awaitable.js';
 import { AbstractStep, type StepRunParts, type StepSettings } from './abstract-step.js';
-import { commitContribution, nextChunkKey } from './chunk/chunk-oriented-step.js';
+import { commitContribution } from './chunk/chunk-oriented-step.js';
+import { nextChunkKey } from './chunk-sequence.js';
 import type { StepEnvironment } from './step.js';
 import type { StepListeners } from './step-listeners.js';
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BatchRuntime, job, rangePartitioner, step, type JobExecution, type StepExecution } from '../../src/index.js';
+import { capturingLogger } from './fixtures/capturing-logger.js';
 import { RangeReader, remotePartitionJob } from './fixtures/remote/remote-partition-job.js';
 
 let runtime: BatchRuntime;
@@ -175,6 +176,47 @@ describe('remote partitioning: a stop asked by another process', () => {
       await operator.close();
       await launcher.close();
       rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('remote partitioning: what the logs say about a resume', () => {
+  it('a partition starts fresh (restart false, resumed false) and a restarted one resumes committed work (true, true)', async () => {
+    const { logger, lines } = capturingLogger('info');
+    const logged = await BatchRuntime.open({ inMemory: true, logger, remote: { pollMs: 20 } });
+    try {
+      await logged.remote.startWorker({ concurrency: 2 });
+      let failOn: number | undefined = 35;
+      const worker = step('numbers')
+        .chunk<number, number>(10)
+        .reader(() => new RangeReader())
+        .processor((n) => {
+          if (n === failOn) throw new Error(`item ${n} cannot be processed`);
+          return n;
+        })
+        .writer({ write: () => undefined })
+        .build();
+      const definition = job('remote-logged')
+        .start(step('fan-out').partitioner(rangePartitioner({ min: 1, max: 100 }), { gridSize: 2, remote: true }).step(worker).build())
+        .build();
+      logged.registry.register(definition);
+      const failed = await logged.launcher.run(definition);
+      expect(failed.status).toBe('FAILED');
+      const claimLines = (name: string) => lines.filter((l) => l.event === 'partition.claimed' && l.stepName === name);
+      const claimsOf = (name: string) => claimLines(name).map((l) => l['resumed']);
+      // The step's own lines name the worker step ('numbers'); its execution id ties them to the partition.
+      const startedOf = (name: string) =>
+        claimLines(name).map((claim) => lines.find((l) => l.event === 'step.started' && l.stepExecutionId === claim.stepExecutionId)?.['restart']);
+      expect(startedOf('fan-out:partition0')).toEqual([false]);
+      expect(claimsOf('fan-out:partition0')).toEqual([false]);
+
+      failOn = undefined;
+      expect((await logged.operator.waitFor(await logged.operator.restart(failed.id))).status).toBe('COMPLETED');
+      expect(startedOf('fan-out:partition0')).toEqual([false, true]);
+      expect(claimsOf('fan-out:partition0')).toEqual([false, true]);
+      expect(startedOf('fan-out:partition1')).toEqual([false]);
+    } finally {
+      await logged.close();
     }
   });
 });

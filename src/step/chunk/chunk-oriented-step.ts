@@ -1,4 +1,5 @@
 import { Chunk } from '../../domain/chunk.js';
+import { advanceChunkSequence, nextChunkKey } from '../chunk-sequence.js';
 import { ExitStatus } from '../../domain/exit-status.js';
 import {
   ChunkTimeoutError,
@@ -39,8 +40,6 @@ export interface ChunkStepParts<I, O> extends StepRunParts {
 export type ChunkStepPartsFactory<I, O> = (stepExecution: StepExecution) => ChunkStepParts<I, O>;
 
 /** The step context key of the number of chunks this step has committed for its job instance. */
-const CHUNK_SEQUENCE_KEY = 'batch.chunk.sequence';
-
 /**
  * The chunk-oriented step, and the one place where a chunk commits.
  *
@@ -134,7 +133,7 @@ export async function commitContribution(
   countAsCommit = true,
 ): Promise<void> {
   const before = step.counts();
-  step.executionContext.put(CHUNK_SEQUENCE_KEY, nextChunkSequence(step));
+  advanceChunkSequence(step);
   step.apply(contribution);
   if (countAsCommit) step.commitCount += 1;
   let outcome;
@@ -567,15 +566,7 @@ function appendAll<T>(target: T[], source: readonly T[]): void {
   for (const element of source) target.push(element);
 }
 
-function nextChunkSequence(step: StepExecution): number {
-  return (step.executionContext.get<number>(CHUNK_SEQUENCE_KEY) ?? 0) + 1;
-}
-
-/** The key of the chunk about to commit; the same chunk gets the same key when a restart redoes it. */
-export function nextChunkKey(step: StepExecution): string {
-  return `${step.jobInstanceId}/${step.stepName}/${nextChunkSequence(step)}`;
-}
-
 function faultError(point: string): Error {
   return new InjectedFaultError(point);
 }
+

@@ -17,7 +17,10 @@ import { storedStepsOf, type WorkChunkJobDefinition } from './work-chunk-job.js'
 import { WorkChunkRepository, type CycleResult, type InstanceQuery } from './work-chunk-repository.js';
 
 export interface WorkChunkOptions {
-  /** Chunks this process runs at once. @default 4 */
+  /**
+   * Chunks this process runs at once. 0 makes a launcher or an operator: it starts, observes and
+   * cancels instances but runs no chunk, no reducer and no maintenance (other processes do). @default 4
+   */
   readonly concurrency?: number;
   /** How long a claimed chunk stays leased without a heartbeat. @default 30000 */
   readonly leaseMs?: number;
@@ -91,8 +94,8 @@ export class WorkChunkCoordinator {
       maintenanceIntervalMs: options.maintenanceIntervalMs ?? 5000,
       retentionMs: options.retentionMs ?? 7 * 24 * 3600 * 1000,
     };
-    if (!Number.isInteger(this.options.concurrency) || this.options.concurrency < 1) {
-      throw new InvalidConfigurationError(`workChunks.concurrency must be an integer >= 1; got ${this.options.concurrency}.`);
+    if (!Number.isInteger(this.options.concurrency) || this.options.concurrency < 0) {
+      throw new InvalidConfigurationError(`workChunks.concurrency must be an integer >= 0 (0: run no chunks here); got ${this.options.concurrency}.`);
     }
     this.repository = new WorkChunkRepository(env.store, env.clock, env.faults);
     const logger = env.logger.child({ component: 'workchunks' });
@@ -148,6 +151,7 @@ export class WorkChunkCoordinator {
     }
     versions.set(erased.version, erased);
     this.queues = [...this.definitions.entries()].flatMap(([id, byVersion]) => [...byVersion.keys()].map((version) => queueName(id, version)));
+    if (this.options.concurrency === 0) return;
     if (!this.started) {
       this.started = true;
       this.pool.start();

@@ -9,7 +9,9 @@
  * The manager (the benchmark process) and every worker process build the job from the same
  * settings (`settingsFromEnv`), so a worker finds the job and its worker step by name.
  */
-import { job, rangePartitioner, step, type ExecutionContext, type ItemReader, type ItemStream, type Job } from '../../src/index.js';
+import { job, rangePartitioner, step, type Job } from '../../src/index.js';
+// The tests' reader of a partition's range (restartable), as bench/scaling.ts uses the tests' hash module.
+import { RangeReader } from '../../test/integration/fixtures/remote/remote-partition-job.js';
 
 export interface BenchJobSettings {
   readonly items: number;
@@ -21,24 +23,6 @@ export interface BenchJobSettings {
 export const JOB_NAME = 'bench-remote-numbers';
 export const MANAGER_STEP = 'fan-out';
 export const OUT_STORE = 'out';
-const NEXT = 'bench.next';
-
-/** A counter over the partition's range, resuming where the last committed chunk ended. */
-class RangeReader implements ItemReader<number>, ItemStream {
-  private next = 0;
-  private last = 0;
-  open(context: ExecutionContext): void {
-    this.next = context.get<number>(NEXT) ?? context.get<number>('partition.min')!;
-    this.last = context.get<number>('partition.max')!;
-  }
-  read(): number | null {
-    return this.next <= this.last ? this.next++ : null;
-  }
-  update(context: ExecutionContext): void {
-    context.put(NEXT, this.next);
-  }
-}
-
 /** One simulated remote call: nothing but a timer. */
 export const simulatedCall = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

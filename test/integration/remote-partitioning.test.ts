@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BatchRuntime, job, rangePartitioner, step, type JobExecution, type StepExecution } from '../../src/index.js';
+import { BatchRuntime, job, rangePartitioner, step, type Job, type JobExecution, type StepExecution } from '../../src/index.js';
 import { capturingLogger } from './fixtures/capturing-logger.js';
 import { RangeReader, remotePartitionJob } from './fixtures/remote/remote-partition-job.js';
 
@@ -25,12 +25,16 @@ async function output(): Promise<number[]> {
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
+/** Registers the job (workers find it in the registry, as `tsbatch worker` does in its module) and launches it. */
+async function launchRegistered(definition: Job) {
+  if (!runtime.registry.has(definition.name)) runtime.registry.register(definition);
+  return runtime.launcher.launch(definition);
+}
+
 describe('remote partitioning (step.partitioner(p, { remote: true }))', () => {
   it('dispatches every partition, a worker runs them, and the manager sums their counts', async () => {
     await runtime.remote.startWorker({ concurrency: 2 });
-    const definition = remotePartitionJob({ items: 400, grid: 4 });
-    runtime.registry.register(definition);
-    const execution = await runtime.launcher.run(definition);
+    const execution = await (await launchRegistered(remotePartitionJob({ items: 400, grid: 4 }))).done;
 
     expect(execution.status).toBe('COMPLETED');
     const stored = (await runtime.explorer.getJobExecution(execution.id))!;
@@ -47,9 +51,7 @@ describe('remote partitioning (step.partitioner(p, { remote: true }))', () => {
   });
 
   it('a stop with no worker running ends the waiting partitions STOPPED; a restart with a worker completes them', async () => {
-    const definition = remotePartitionJob({ items: 200, grid: 4 });
-    runtime.registry.register(definition);
-    const { execution, done } = await runtime.launcher.launch(definition);
+    const { execution, done } = await launchRegistered(remotePartitionJob({ items: 200, grid: 4 }));
     await new Promise((resolve) => setTimeout(resolve, 100));
     await runtime.operator.stop(execution.id);
     const stopped = await done;
@@ -64,9 +66,7 @@ describe('remote partitioning (step.partitioner(p, { remote: true }))', () => {
 
   it('a worker that shuts down hands its partitions back; another worker resumes them from their last commit', async () => {
     const first = await runtime.remote.startWorker({ concurrency: 2 });
-    const definition = remotePartitionJob({ items: 200, grid: 2, itemMs: 2 });
-    runtime.registry.register(definition);
-    const { execution, done } = await runtime.launcher.launch(definition);
+    const { execution, done } = await launchRegistered(remotePartitionJob({ items: 200, grid: 2, itemMs: 2 }));
     await new Promise((resolve) => setTimeout(resolve, 150));
     await first.stop();
     const handedBack = partitionsOf((await runtime.explorer.getJobExecution(execution.id))!);
@@ -86,9 +86,7 @@ describe('remote partitioning (step.partitioner(p, { remote: true }))', () => {
   });
 
   it('a lost queue (every message purged) is rebuilt by the reconciler from the repository alone', async () => {
-    const definition = remotePartitionJob({ items: 120, grid: 3 });
-    runtime.registry.register(definition);
-    const { execution, done } = await runtime.launcher.launch(definition);
+    const { execution, done } = await launchRegistered(remotePartitionJob({ items: 120, grid: 3 }));
     await new Promise((resolve) => setTimeout(resolve, 50));
     // @ts-expect-error the store dispatcher's purge, reached for the test
     await (await runtime.remote['dispatcherOpening']).purge();
@@ -103,9 +101,7 @@ describe('remote partitioning (step.partitioner(p, { remote: true }))', () => {
 describe('remote partitioning: stop and restart', () => {
   it('a stop reaches partitions running on a worker: each ends STOPPED at a chunk boundary, and a restart finishes them, every item once', async () => {
     await runtime.remote.startWorker({ concurrency: 3 });
-    const definition = remotePartitionJob({ items: 300, grid: 3, itemMs: 2 });
-    runtime.registry.register(definition);
-    const { execution, done } = await runtime.launcher.launch(definition);
+    const { execution, done } = await launchRegistered(remotePartitionJob({ items: 300, grid: 3, itemMs: 2 }));
     await new Promise((resolve) => setTimeout(resolve, 120));
     await runtime.operator.stop(execution.id);
     expect((await done).status).toBe('STOPPED');

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BatchRuntime, job, rangePartitioner, step, type Job, type JobExecution, type StepExecution } from '../../src/index.js';
+import { BatchRuntime, type Job, type JobExecution, type StepExecution } from '../../src/index.js';
 import { capturingLogger } from './fixtures/capturing-logger.js';
-import { RangeReader, remotePartitionJob } from './fixtures/remote/remote-partition-job.js';
+import { remotePartitionJob } from './fixtures/remote/remote-partition-job.js';
 
 let runtime: BatchRuntime;
 
@@ -120,20 +120,7 @@ describe('remote partitioning: stop and restart', () => {
   it('a restart reruns only the partition that failed, from its last commit', async () => {
     await runtime.remote.startWorker({ concurrency: 3 });
     let failOn: number | undefined = 155;
-    const worker = step('numbers')
-      .chunk<number, number>(10)
-      .reader(() => new RangeReader())
-      .processor((n) => {
-        if (n === failOn) throw new Error(`item ${n} cannot be processed`);
-        return n;
-      })
-      .writer({ write: (chunk, tx) => chunk.items.forEach((n) => tx.put('out', String(n).padStart(8, '0'), { n })) })
-      .build();
-    const definition = job('remote-failing')
-      .start(step('fan-out').partitioner(rangePartitioner({ min: 1, max: 300 }), { gridSize: 3, remote: true }).step(worker).build())
-      .build();
-    runtime.registry.register(definition);
-    const failed = await runtime.launcher.run(definition);
+    const failed = await (await launchRegistered(remotePartitionJob({ name: 'remote-failing', items: 300, grid: 3, failOn: () => failOn }))).done;
     expect(failed.status).toBe('FAILED');
     expect(partitionsOf((await runtime.explorer.getJobExecution(failed.id))!).map((p) => [p.status, p.writeCount])).toEqual([
       ['COMPLETED', 100],
@@ -183,18 +170,7 @@ describe('remote partitioning: what the logs say about a resume', () => {
     try {
       await logged.remote.startWorker({ concurrency: 2 });
       let failOn: number | undefined = 35;
-      const worker = step('numbers')
-        .chunk<number, number>(10)
-        .reader(() => new RangeReader())
-        .processor((n) => {
-          if (n === failOn) throw new Error(`item ${n} cannot be processed`);
-          return n;
-        })
-        .writer({ write: () => undefined })
-        .build();
-      const definition = job('remote-logged')
-        .start(step('fan-out').partitioner(rangePartitioner({ min: 1, max: 100 }), { gridSize: 2, remote: true }).step(worker).build())
-        .build();
+      const definition = remotePartitionJob({ name: 'remote-logged', items: 100, grid: 2, failOn: () => failOn });
       logged.registry.register(definition);
       const failed = await logged.launcher.run(definition);
       expect(failed.status).toBe('FAILED');

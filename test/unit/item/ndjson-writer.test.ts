@@ -1,10 +1,11 @@
-import { promises as fsp, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Chunk } from '../../../src/domain/chunk.js';
 import { ExecutionContext } from '../../../src/domain/execution-context.js';
 import { ndjsonReader } from '../../../src/item/file/ndjson-item-reader.js';
 import { ndjsonWriter } from '../../../src/item/file/ndjson-item-writer.js';
 import { readOutcomes, temporaryDirectory } from './fixtures/files.js';
+import { watchDurability } from './fixtures/durability.js';
 
 interface Order {
   readonly id: number;
@@ -91,17 +92,14 @@ describe('NdjsonItemWriter', () => {
     await crashed.close(); // only releases the dead run's file handle
   });
 
-  it('fsyncs every chunk before write() returns', async () => {
-    const probe = await fsp.open(dir.file('.probe'), 'w');
-    const prototype = Object.getPrototypeOf(probe) as { datasync(): Promise<void> };
-    await probe.close();
-    const datasync = vi.spyOn(prototype, 'datasync');
+  it('has every chunk on disk when write() returns', async () => {
+    const durability = await watchDurability(dir.file('.probe'));
     const writer = ndjsonWriter<Order>({ path: dir.file('synced.ndjson') });
     await writer.open(new ExecutionContext());
     for (let chunk = 1; chunk <= 3; chunk++) {
-      const before = datasync.mock.calls.length;
+      const mark = durability.mark();
       await writer.write(new Chunk(orders(chunk, chunk)));
-      expect(datasync.mock.calls.length).toBeGreaterThan(before);
+      expect(durability.durableSince(mark)).toBe(true);
     }
     await writer.close();
   });

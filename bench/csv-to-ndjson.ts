@@ -15,19 +15,21 @@
  * 1000.
  *
  * - tsbatch: one job, one chunk step: csvReader → processor → ndjsonWriter, on an LMDB runtime.
- *   Per chunk: one positional write + FileHandle.datasync() by the writer, then ONE durable LMDB
+ *   Per chunk: one positional write to the output opened with O_DSYNC (the write returns when
+ *   the data is on disk: write and flush in one call, see file-access.ts), then ONE durable LMDB
  *   transactionSync (step counts + step context holding the reader's and writer's byte offsets).
- * - baselines: the same per chunk: one positional write + FileHandle.datasync() (the call
- *   abstract-file-item-writer.ts makes), then one small durable LMDB transactionSync that stores
- *   the input byte offset, the output length and the line count. One parses with csv-parse
- *   (`Parser({ columns: true })`), the other with tsbatch's CsvRecordParser fed by hand.
+ * - baselines: the same per chunk: one positional write to an output opened the same way (or
+ *   write + FileHandle.datasync() where the platform has no O_DSYNC, as the writer does), then one
+ *   small durable LMDB transactionSync that stores the input byte offset, the output length and
+ *   the line count. One parses with csv-parse (`Parser({ columns: true })`), the other with
+ *   tsbatch's CsvRecordParser fed by hand.
  *
  * All outputs must be byte-identical (size + SHA-256), and the input offsets the baselines commit
  * must match the generator's own line lengths; the benchmark fails otherwise. Data files live in a
  * temp directory that is removed at the end; nothing is written into the repository.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, statSync, statfsSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, createReadStream, mkdtempSync, openSync, rmSync, statSync, statfsSync, writeSync } from 'node:fs';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +43,9 @@ import { CsvRecordParser } from '../src/item/file/csv-record-parser.js';
 import { LineAlignedDecoder } from '../src/item/file/text-segment.js';
 
 const CHUNK = 1000;
+/** The baselines open their output as the writer does (file-access.ts): every write durable on return where O_DSYNC exists. */
+const WRITES_ARE_DURABLE = fsConstants.O_DSYNC !== undefined;
+const DURABLE_OUTPUT_FLAGS = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC | (WRITES_ARE_DURABLE ? fsConstants.O_DSYNC : 0);
 const TARGET_RATIO = 0.8;
 const TARGET_LINES_PER_SEC = 300_000;
 const TARGET_RESUME_MS = 1000;
@@ -321,7 +326,7 @@ async function runBaseline(input: GeneratedCsv, workDir: string, tag: string, pa
   try {
     const cpuBefore = process.cpuUsage();
     const started = process.hrtime.bigint();
-    const out = await openFile(output, 'w');
+    const out = await openFile(output, DURABLE_OUTPUT_FLAGS);
     const committedOffsets: number[] = [];
     const source = createReadStream(input.path, { highWaterMark: 64 * 1024 });
     let feed: RecordFeed | undefined;
@@ -380,7 +385,7 @@ async function runBaseline(input: GeneratedCsv, workDir: string, tag: string, pa
         for (const item of chunk) json += `${JSON.stringify(item)}\n`;
         const bytes = Buffer.from(json, 'utf8');
         await writeFully(out, bytes, outputOffset);
-        await out.datasync();
+        if (!WRITES_ARE_DURABLE) await out.datasync();
         outputOffset += bytes.length;
         lines += chunk.length;
         const position: BaselinePosition = { inputOffset, outputOffset, lines };
@@ -573,7 +578,9 @@ async function main(): Promise<void> {
     const loadAtStart = loadavg()[0] ?? 0;
     console.log(`csv-to-ndjson benchmark: node ${process.version}, ${process.platform}/${process.arch}, work dir ${workDir}`);
     console.log(`load average at start: ${loadAtStart.toFixed(2)} (1 min)${loadAtStart > 0.5 ? ' — other processes are using the CPU: wall times will be noisy, see the cpu columns' : ''}`);
-    console.log(`chunk ${CHUNK}; every side per chunk: 1 positional write + FileHandle.datasync() of the NDJSON output, then 1 durable LMDB transactionSync`);
+    console.log(
+      `chunk ${CHUNK}; every side per chunk: 1 positional write of the NDJSON output ${WRITES_ARE_DURABLE ? '(opened with O_DSYNC: write + flush in one call)' : '+ FileHandle.datasync()'}, then 1 durable LMDB transactionSync`,
+    );
     console.log(`  tsbatch  : csvReader (its own CsvRecordParser) → processor → ndjsonWriter; the transaction holds step counts + step context`);
     console.log(`             (reader and writer byte offsets)`);
     console.log(`  baselines: a parser's records → same map + transform → JSON.stringify lines; the transaction holds { inputOffset, outputOffset,`);

@@ -2,7 +2,8 @@
  * Remote partitioning across REAL processes: a launcher child (fixtures/remote/remote-launcher.ts,
  * the manager side only) and three `tsbatch worker` children share one repository, on PostgreSQL
  * with pg-boss (the default dispatcher there) or on one LMDB store (the `store` dispatcher). Workers
- * are killed with a real SIGKILL while they hold a partition, stopped with SIGTERM, and the pg-boss
+ * are killed with a real SIGKILL while they hold a partition, stopped with SIGTERM, the launcher (the
+ * manager) is killed and a second one takes over, and the pg-boss
  * queue is purged under a running job (HAPI FHIR #4212). Each time the job must still COMPLETE with
  * every partition run to its end once and every item staged exactly once.
  *
@@ -110,14 +111,15 @@ async function startAll(backend: Backend, size: JobSize): Promise<{ workers: Chi
 }
 
 /** The launcher child; resolves once it has created its execution. */
-async function startLauncher(backend: Backend, size: JobSize): Promise<{ launcher: Child; executionId: number }> {
-  const launcher = spawnChild<LogLine>('launcher', ['--import', 'tsx', LAUNCHER], {
+async function startLauncher(backend: Backend, size: JobSize, extraEnv: Record<string, string> = {}, name = 'launcher'): Promise<{ launcher: Child; executionId: number }> {
+  const launcher = spawnChild<LogLine>(name, ['--import', 'tsx', LAUNCHER], {
     env: {
       ...backendEnv(backend),
       ...jobEnv(size),
       REMOTE_LEASE_MS: String(LEASE_MS),
       REMOTE_INTERVAL_MS: '500',
       TSBATCH_HOST: 'launcher-host',
+      ...extraEnv,
     },
     killAfterMs: CHILD_TIMEOUT_MS,
   });
@@ -293,6 +295,49 @@ async function terminatedWorkerScenario(backend: Backend): Promise<void> {
   expect(allLogs([launcher, ...survivors]).some(({ line }) => line.event === 'partition.redispatched' && line.stepExecutionIds?.includes(held.step.id))).toBe(false);
 }
 
+/**
+ * SIGKILL the launcher, the manager, while workers run its partitions: nothing moves the job on, so
+ * it stays STARTED; a second launcher on the same host sees the first one's process gone, marks the
+ * execution FAILED (ORPHANED) with the partitions still running, which fences their workers out at
+ * their next commit, and restarts the instance. The restart keeps the partitions that completed and
+ * resumes the others from their last commit: each partition COMPLETES exactly once across the two
+ * executions, and its written counts add up to its size (nothing written twice, nothing skipped).
+ */
+async function killedManagerScenario(backend: Backend): Promise<void> {
+  const size: JobSize = { items: 1200, grid: 6, chunk: 10, itemMs: 8 };
+  const perPartition = size.items / size.grid;
+  const reader = await openReader(backend);
+  const { workers, launcher, executionId } = await startAll(backend, size);
+  await aHeldPartition(reader, executionId, workers, size);
+  launcher.process.kill('SIGKILL');
+  expect(await launcher.done).toEqual({ code: null, signal: 'SIGKILL' });
+  expect((await reader.explorer.getJobExecution(executionId))!.status).toBe('STARTED');
+
+  const { launcher: second, executionId: restartId } = await startLauncher(backend, size, { REMOTE_RECOVERY: 'fail' }, 'second launcher');
+  expect(restartId).not.toBe(executionId);
+  expect(await launcherOutcome(second, workers)).toBe('COMPLETED');
+
+  const first = (await reader.explorer.getJobExecution(executionId))!;
+  expect([first.status, first.exitStatus.exitCode]).toEqual(['FAILED', 'ORPHANED']);
+  const restart = (await reader.explorer.getJobExecution(restartId))!;
+  expect(restart.jobInstance.id).toBe(first.jobInstance.id);
+  expect(restart.status).toBe('COMPLETED');
+  const runsOf = (index: number) => [...partitionsOf(first), ...partitionsOf(restart)].filter((p) => p.stepName === `fan-out:partition${index}`);
+  for (let index = 0; index < size.grid; index++) {
+    const runs = runsOf(index);
+    expect(runs.filter((p) => p.status === 'COMPLETED').length, `partition ${index}: ${runs.map((p) => p.status).join(', ')}`).toBe(1);
+    expect(runs.reduce((sum, p) => sum + p.writeCount, 0), `partition ${index}`).toBe(perPartition);
+  }
+  // The kill came mid-partition: some partition was fenced out with part of it committed, and the
+  // restart went on after that part instead of starting it again.
+  const resumed = range(0, size.grid - 1).filter((index) => {
+    const [before, after] = runsOf(index);
+    return before?.status === 'FAILED' && before.writeCount > 0 && after?.status === 'COMPLETED';
+  });
+  expect(resumed.length).toBeGreaterThan(0);
+  expect((await stagedOutput(reader)).map((s) => s.n)).toEqual(range(1, size.items));
+}
+
 const postgresReason = !POSTGRES_URL && !IN_CI ? ' (SKIPPED: TSBATCH_TEST_POSTGRES_URL is not set)' : '';
 
 describe.skipIf(skipPostgres)(`remote partitioning across processes on PostgreSQL + pg-boss${postgresReason}`, () => {
@@ -339,6 +384,10 @@ describe.skipIf(skipPostgres)(`remote partitioning across processes on PostgreSQ
   it('a worker SIGTERMed mid-partition exits 0 and hands it back; another worker finishes it, every item once', async () => {
     await terminatedWorkerScenario(await freshDatabase('tsbatch_remote'));
   });
+
+  it('the launcher (manager) SIGKILLed mid-job: a second launcher fails the orphan and restarts it; every partition completes once', async () => {
+    await killedManagerScenario(await freshDatabase('tsbatch_remote'));
+  });
 });
 
 describe('remote partitioning across processes on one LMDB store (store dispatcher)', () => {
@@ -348,5 +397,9 @@ describe('remote partitioning across processes on one LMDB store (store dispatch
 
   it('a worker SIGTERMed mid-partition exits 0 and hands it back; another worker finishes it, every item once', async () => {
     await terminatedWorkerScenario(freshStore('tsbatch-remote-'));
+  });
+
+  it('the launcher (manager) SIGKILLed mid-job: a second launcher fails the orphan and restarts it; every partition completes once', async () => {
+    await killedManagerScenario(freshStore('tsbatch-remote-'));
   });
 });

@@ -2,10 +2,10 @@
  * Remote partitioning across REAL processes: a launcher child (fixtures/remote/remote-launcher.ts,
  * the manager side only) and three `tsbatch worker` children share one repository, on PostgreSQL
  * with pg-boss (the default dispatcher there) or on one LMDB store (the `store` dispatcher). Workers
- * are killed with a real SIGKILL while they hold a partition, stopped with SIGTERM, the launcher (the
- * manager) is killed and a second one takes over, and the pg-boss
- * queue is purged under a running job (HAPI FHIR #4212). Each time the job must still COMPLETE with
- * every partition run to its end once and every item staged exactly once.
+ * are killed with a real SIGKILL while they hold a partition and stopped with SIGTERM; the launcher
+ * (the manager) is killed and a second one takes over; the pg-boss queue is purged under a running
+ * job (HAPI FHIR #4212). Each time the job must still COMPLETE with every partition run to its end
+ * once and every item staged exactly once.
  *
  * "Holds a partition" is read from the worker's own log (`partition.claimed` on stderr, pino at
  * info) and confirmed in the repository: that partition is STARTED with some but not all of its

@@ -95,3 +95,53 @@ describe('bounded read-ahead: memory holds at most (readAhead + 1) × chunkSize 
     expect(probe.maxLead).toBe(1000);
   });
 });
+
+describe('read-ahead fills the I/O waits of the chunk being handled', () => {
+  it('a chunk read ahead is read once the chunk before it is processed and its write is waiting, not before', async () => {
+    const events: string[] = [];
+    let next = 0;
+    const runtime = await BatchRuntime.open({ inMemory: true, logger: false });
+    try {
+      const ordered = job('read-ahead-order')
+        .start(
+          step('ordered')
+            .chunk<number, number>(10)
+            .readAhead(1)
+            .reader(() => ({
+              read: () => {
+                if (next >= 60) return null;
+                next += 1;
+                if (next % 10 === 1) events.push(`read ${Math.ceil(next / 10)}`);
+                return next;
+              },
+            }))
+            .processor((n) => {
+              if (n % 10 === 1) events.push(`process ${Math.ceil(n / 10)}`);
+              return n;
+            })
+            .writer({
+              async write(chunk) {
+                const k = Math.ceil(chunk.items[0]! / 10);
+                events.push(`write ${k}`);
+                // A write that waits for the disk, as a file writer's does.
+                await new Promise((resolve) => setTimeout(resolve, 2));
+                events.push(`written ${k}`);
+              },
+            })
+            .build(),
+        )
+        .build();
+      expect((await runtime.launcher.run(ordered)).status).toBe('COMPLETED');
+    } finally {
+      await runtime.close();
+    }
+    // Chunks 1 and 2 are read at once (readAhead 1). After that, chunk k is read while chunk k - 1,
+    // processed, waits on its write: not earlier, when reading would delay that chunk's processing,
+    // and not later, when the wait would be wasted.
+    for (let k = 3; k <= 6; k++) {
+      const order = `${events.join(', ')}`;
+      expect(events.indexOf(`read ${k}`), order).toBeGreaterThan(events.indexOf(`write ${k - 1}`));
+      expect(events.indexOf(`read ${k}`), order).toBeLessThan(events.indexOf(`written ${k - 1}`));
+    }
+  });
+});

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToIo } from 'node:timers/promises';
 import { Observable, concatMap, from, lastValueFrom, map, takeWhile } from 'rxjs';
 import { ExecutionContext, type ExecutionContextSnapshot } from '../../domain/execution-context.js';
 import type { ItemReader } from '../../item/item-reader.js';
@@ -95,6 +96,8 @@ export async function runChunkPipeline<I, P = never>(options: ChunkPipelineOptio
     return prepared;
   };
   let producerDone: Promise<void> = Promise.resolve();
+  // Chunks read and waiting for their turn to be handled.
+  let waiting = 0;
 
   const chunks$ = new Observable<ReadChunk<I>>((subscriber) => {
     let cancelled = false;
@@ -102,9 +105,17 @@ export async function runChunkPipeline<I, P = never>(options: ChunkPipelineOptio
     producerDone = (async () => {
       while (!cancelled) {
         await gate.take();
+        // With a chunk already waiting for its turn, this read is only ahead of time: it waits until
+        // the chunk being handled has done its own CPU work and issued its write or commit
+        // (setImmediate runs once the pending callbacks have), so that it fills the time those
+        // wait for the disk instead of delaying them. On the CSV benchmark this took the main
+        // thread's idle time from ~270 to ~100 ms per million lines (CPU profiles). Not when
+        // chunks are prepared concurrently: there, reading ahead is what keeps the preparing busy.
+        if (waiting > 0 && !prepare) await yieldToIo();
         if (cancelled) break;
         const chunk = await readWithin(reading, chunkSize, options);
         if (cancelled) break;
+        waiting += 1;
         subscriber.next(chunk);
         if (chunk.exhausted || chunk.readError !== undefined) break;
       }
@@ -122,14 +133,15 @@ export async function runChunkPipeline<I, P = never>(options: ChunkPipelineOptio
         // A credit returns only when the pipeline goes on: after a failure or a finish, the
         // producer must not read again (a reader that consumes its source would lose those items).
         map((chunk) => ({ chunk, prepared: startPreparing(chunk) })),
-        concatMap(({ chunk, prepared }) =>
-          from(
+        concatMap(({ chunk, prepared }) => {
+          waiting -= 1;
+          return from(
             handle(chunk, prepared).then((verdict) => {
               if (verdict === 'continue') gate.give();
               return verdict;
             }),
-          ),
-        ),
+          );
+        }),
         takeWhile((verdict) => verdict === 'continue'),
       ),
       { defaultValue: 'finish' as const },

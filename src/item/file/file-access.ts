@@ -49,8 +49,9 @@ export type OutputOpenMode =
  * Whether an output's every write is on disk when it returns (O_DSYNC, where the platform has it).
  * A chunk's write and its flush are then one system call on libuv's thread pool: with a separate
  * datasync, the flush could only start once the main thread, busy reading the next chunk, had
- * taken the write's callback, and then it waited for the flush with nothing left to do (a fifth
- * of the CSV benchmark's idle time, measured). Where it is missing, writers call datasync. @internal
+ * taken the write's callback, and then it waited for the flush with nothing left to do (more than
+ * half of the main thread's idle time on the CSV benchmark, measured). Where it is missing,
+ * writers call datasync. @internal
  */
 export const OUTPUT_WRITES_ARE_DURABLE = constants.O_DSYNC !== undefined;
 

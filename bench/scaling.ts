@@ -372,8 +372,8 @@ async function benchCpu(): Promise<CpuResult> {
       const mainBefore = threadCpuSeconds();
       const started = process.hrtime.bigint();
       let next = 1;
-      let written = 0;
-      let checksum = 0;
+      // The step's own writer logic (order check and checksum), so the two sides check alike.
+      const check = checkedWriter(true);
       const readChunk = (): Item[] => {
         const chunk: Item[] = [];
         while (chunk.length < chunkSize && next <= items) chunk.push({ n: next++, rounds });
@@ -393,17 +393,16 @@ async function benchCpu(): Promise<CpuResult> {
         }
         const chunk = inFlight.shift();
         if (chunk === undefined) break;
-        for (const out of await chunk) {
-          written += 1;
-          if (out.n !== written || out.thread === 0) throw new Error(`cpu hand-written pipeline: output ${written}: ${JSON.stringify(out)}`);
-          checksum = (Math.imul(checksum, 31) + Number.parseInt(out.h.slice(0, 8), 16)) | 0;
-        }
-        db.transactionSync(() => db.putSync('position', { written, checksum }));
+        check.writer.write({ items: await chunk });
+        db.transactionSync(() => db.putSync('position', { written: check.written(), checksum: check.checksum() }));
       }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const cpu = process.cpuUsage(cpuBefore);
       const mainAfter = threadCpuSeconds();
-      if (written !== items || checksum !== expectedChecksum) throw new Error(`cpu hand-written pipeline: ${written} outputs, checksum ${checksum}; the main thread's was ${expectedChecksum}`);
+      if (check.problem() !== undefined) throw new Error(`cpu hand-written pipeline: ${check.problem()}`);
+      if (check.written() !== items || check.checksum() !== expectedChecksum) {
+        throw new Error(`cpu hand-written pipeline: ${check.written()} outputs, checksum ${check.checksum()}; the main thread's was ${expectedChecksum}`);
+      }
       return {
         seconds,
         itemsPerSec: items / seconds,

@@ -88,8 +88,12 @@ export abstract class AbstractFileItemWriter<T> implements ItemWriter<T>, ItemSt
     this.footer = options.footer;
   }
 
-  /** The text of a chunk's items, every line ended. Throw to reject the chunk before the file is touched. */
-  protected abstract format(items: readonly T[]): string;
+  /**
+   * The text of a chunk's items, every line ended, or its UTF-8 bytes. Bytes may live in a buffer
+   * the format reuses for the next chunk: the writer is done with them when `write` returns.
+   * Throw to reject the chunk before the file is touched.
+   */
+  protected abstract format(items: readonly T[]): string | Uint8Array;
 
   /** The exact text (line endings included) that starts a new output (first run, empty file), or undefined for none. */
   protected headerText(): string | undefined {
@@ -171,8 +175,8 @@ export abstract class AbstractFileItemWriter<T> implements ItemWriter<T>, ItemSt
     }
     this.assertWritable();
     if (chunk.items.length === 0) return;
-    const bytes = Buffer.from(this.format(chunk.items), 'utf8');
-    await this.append(bytes);
+    const formatted = this.format(chunk.items);
+    await this.append(typeof formatted === 'string' ? Buffer.from(formatted, 'utf8') : formatted);
     this.written += chunk.items.length;
   }
 
@@ -218,7 +222,7 @@ export abstract class AbstractFileItemWriter<T> implements ItemWriter<T>, ItemSt
     return `${this.name}.${suffix}`;
   }
 
-  private async append(bytes: Buffer): Promise<void> {
+  private async append(bytes: Uint8Array): Promise<void> {
     const handle = this.handle;
     if (handle === undefined) throw this.closedError();
     const start = this.position;
@@ -278,7 +282,7 @@ export abstract class AbstractFileItemWriter<T> implements ItemWriter<T>, ItemSt
 }
 
 /** Positional write of all of `bytes` (a single write may be partial). */
-async function writeFully(handle: FileHandle, bytes: Buffer, position: number): Promise<void> {
+async function writeFully(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
   let done = 0;
   while (done < bytes.length) {
     const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);

@@ -1,6 +1,7 @@
 import { InvalidConfigurationError, ItemStreamError } from '../../domain/errors.js';
 import { AbstractFileItemWriter, type FileWriterOptions } from './abstract-file-item-writer.js';
 import { messageOf } from './file-access.js';
+import { Utf8LineBuffer } from './utf8-line-buffer.js';
 
 export interface NdjsonWriterOptions<T> extends FileWriterOptions {
   /** Turns an item into the value to write as JSON (drop fields, rename, flatten). @default the item itself */
@@ -23,6 +24,7 @@ export interface NdjsonWriterOptions<T> extends FileWriterOptions {
 export class NdjsonItemWriter<T> extends AbstractFileItemWriter<T> {
   private readonly map: ((item: T) => unknown) | undefined;
   private readonly header: (() => string) | undefined;
+  private readonly lines = new Utf8LineBuffer();
 
   constructor(options: NdjsonWriterOptions<T>) {
     super(options, 'ndjsonWriter', 'NDJSON output');
@@ -41,9 +43,10 @@ export class NdjsonItemWriter<T> extends AbstractFileItemWriter<T> {
     return header === undefined || header === '' ? undefined : this.endLine(header);
   }
 
-  protected format(items: readonly T[]): string {
+  protected format(items: readonly T[]): Uint8Array {
     const map = this.map;
-    let text = '';
+    const lines = this.lines;
+    lines.clear();
     for (let index = 0; index < items.length; index++) {
       const item = items[index] as T;
       let json: string | undefined;
@@ -53,9 +56,9 @@ export class NdjsonItemWriter<T> extends AbstractFileItemWriter<T> {
         throw this.itemError(index, items.length, messageOf(error), error);
       }
       if (json === undefined) throw this.itemError(index, items.length, 'it is not a JSON value (undefined, a function or a symbol)');
-      text += `${json}\n`;
+      lines.appendLine(json);
     }
-    return text;
+    return lines.bytes();
   }
 
   private itemError(index: number, size: number, reason: string, cause?: unknown): ItemStreamError {

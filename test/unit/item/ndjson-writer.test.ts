@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Chunk } from '../../../src/domain/chunk.js';
 import { ExecutionContext } from '../../../src/domain/execution-context.js';
@@ -102,6 +103,29 @@ describe('NdjsonItemWriter', () => {
       expect(durability.durableSince(mark)).toBe(true);
     }
     await writer.close();
+  });
+
+  it('writes every chunk byte for byte as its JSON lines, whatever the characters and sizes, larger and smaller chunks alternating', async () => {
+    // Strings over all of UTF-16 (lone surrogates included), and items big enough to outgrow the
+    // writer's reused buffer: each chunk's bytes are encoded into the space of the chunk before.
+    const text = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.string({ unit: fc.constantFrom('€', '😀', '\ud800', '"', '\\', '\n') }));
+    const item = fc.oneof(
+      fc.record({ id: fc.integer(), note: text }),
+      fc.jsonValue(),
+      text.map((t) => t.repeat(1 + (t.length > 0 ? Math.floor(70_000 / t.length) : 0))),
+    );
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(item, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 6 }), async (chunks) => {
+        const path = dir.file(`property-${run++}.ndjson`);
+        const writer = ndjsonWriter<unknown>({ path });
+        await writer.open(new ExecutionContext());
+        for (const items of chunks) await writer.write(new Chunk(items));
+        await writer.close();
+        expect(readFileSync(path).equals(Buffer.from(chunks.map(lines).join(''), 'utf8'))).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it('rejects a chunk holding an item JSON cannot represent before touching the file', async () => {

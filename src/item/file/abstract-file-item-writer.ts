@@ -64,7 +64,8 @@ export abstract class AbstractFileItemWriter<T> implements ItemWriter<T>, ItemSt
   private position = 0;
   private written = 0;
   private footerDone = false;
-  private opening: Promise<void> | undefined;
+  /** Settles when the last write() called has; the next one waits for it. */
+  private writing: Promise<void> = Promise.resolve();
 
   protected constructor(
     options: FileWriterOptions,
@@ -164,14 +165,27 @@ export abstract class AbstractFileItemWriter<T> implements ItemWriter<T>, ItemSt
 
   /**
    * Appends the chunk's items and fsyncs before returning. All or nothing: if anything fails, the
-   * part of the chunk already in the file is cut off again and the error is thrown.
+   * part of the chunk already in the file is cut off again and the error is thrown. Calls that
+   * overlap (a writer shared by concurrent code outside a step) run one after the other, in call
+   * order: each appends at the end the previous one left, and a format's reused buffer is not
+   * refilled while the disk still reads it.
    */
   async write(chunk: Chunk<T>): Promise<void> {
+    const previous = this.writing;
+    let done!: () => void;
+    this.writing = new Promise<void>((resolve) => (done = resolve));
+    try {
+      await previous;
+      await this.writeNow(chunk);
+    } finally {
+      done();
+    }
+  }
+
+  private async writeNow(chunk: Chunk<T>): Promise<void> {
     if (this.state === 'new') {
       // Used outside a step: a first run.
-      this.opening ??= this.open(new ExecutionContext());
-      await this.opening;
-      this.opening = undefined;
+      await this.open(new ExecutionContext());
     }
     this.assertWritable();
     if (chunk.items.length === 0) return;

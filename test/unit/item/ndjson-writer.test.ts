@@ -128,6 +128,19 @@ describe('NdjsonItemWriter', () => {
     );
   });
 
+  it('runs overlapping write() calls one after the other, in call order, each chunk once', async () => {
+    const path = dir.file('overlapping.ndjson');
+    const writer = ndjsonWriter<Order>({ path });
+    // Not opened first: the first write opens the file as a first run, the others wait for it.
+    await Promise.all([writer.write(new Chunk(orders(1, 3))), writer.write(new Chunk(orders(4, 4))), writer.write(new Chunk(orders(5, 9)))]);
+    const context = new ExecutionContext();
+    writer.update(context);
+    await writer.close();
+    expect(readFileSync(path, 'utf8')).toBe(lines(orders(1, 9)));
+    expect(context.get('ndjsonWriter.offset')).toBe(Buffer.byteLength(lines(orders(1, 9))));
+    expect(writer.writtenCount).toBe(9);
+  });
+
   it('rejects a chunk holding an item JSON cannot represent before touching the file', async () => {
     const path = dir.file('bigint.ndjson');
     const writer = ndjsonWriter<{ id: number | bigint }>({ path });

@@ -1,4 +1,4 @@
-/** Where a chunk's lines start out; a chunk of 1,000 NDJSON lines of ~100 bytes fits. */
+/** The first allocation, at the first line: a chunk of 1,000 NDJSON lines of ~100 bytes fits. */
 const INITIAL_BYTES = 128 * 1024;
 /** A buffer grown past this by one large chunk is let go afterwards rather than held for the step's life. */
 const RETAINED_BYTES = 4 * 1024 * 1024;
@@ -14,12 +14,14 @@ const LINE_FEED = 0x0a;
  * JSON.stringify included).
  */
 export class Utf8LineBuffer {
-  private buffer = Buffer.allocUnsafe(INITIAL_BYTES);
+  // Empty until the first line: a writer holds nothing before its first chunk (a partitioned step
+  // may create many writers at once).
+  private buffer = Buffer.alloc(0);
   private length = 0;
 
   /** Starts a new chunk; the bytes of the previous one are overwritten from here on. */
   clear(): void {
-    if (this.buffer.length > RETAINED_BYTES) this.buffer = Buffer.allocUnsafe(INITIAL_BYTES);
+    if (this.buffer.length > RETAINED_BYTES) this.buffer = Buffer.alloc(0);
     this.length = 0;
   }
 
@@ -37,7 +39,7 @@ export class Utf8LineBuffer {
   }
 
   private grow(needed: number): void {
-    const grown = Buffer.allocUnsafe(Math.max(needed, this.buffer.length * 2));
+    const grown = Buffer.allocUnsafe(Math.max(needed, this.buffer.length * 2, INITIAL_BYTES));
     this.buffer.copy(grown, 0, 0, this.length);
     this.buffer = grown;
   }

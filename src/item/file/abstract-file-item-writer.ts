@@ -201,8 +201,13 @@ export abstract class AbstractFileItemWriter<T> implements ItemWriter<T>, ItemSt
     this.saveState(executionContext);
   }
 
-  /** Writes the footer (if any, and if the file is intact), fsyncs and closes the file. */
+  /**
+   * Writes the footer (if any, and if the file is intact), fsyncs and closes the file. A write
+   * still in flight (one a caller did not await, or a chunk abandoned by a timeout) ends first, so
+   * the footer follows it instead of racing it for the same offset.
+   */
   async close(): Promise<void> {
+    await this.writing;
     if (this.state === 'new' || this.state === 'closed') return;
     const wasOpen = this.state === 'open';
     this.state = 'closed';

@@ -141,6 +141,16 @@ describe('NdjsonItemWriter', () => {
     expect(writer.writtenCount).toBe(9);
   });
 
+  it('close() lets a write still in flight finish first, so the footer follows the chunk and counts it', async () => {
+    const path = dir.file('closing.ndjson');
+    const writer = ndjsonWriter<Order>({ path, footer: (count) => `{"count":${count}}` });
+    await writer.open(new ExecutionContext());
+    const writing = writer.write(new Chunk(orders(1, 3)));
+    await writer.close();
+    await writing;
+    expect(readFileSync(path, 'utf8')).toBe(`${lines(orders(1, 3))}{"count":3}\n`);
+  });
+
   it('rejects a chunk holding an item JSON cannot represent before touching the file', async () => {
     const path = dir.file('bigint.ndjson');
     const writer = ndjsonWriter<{ id: number | bigint }>({ path });

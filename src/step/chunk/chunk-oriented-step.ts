@@ -1,5 +1,4 @@
 import { Chunk } from '../../domain/chunk.js';
-import { advanceChunkSequence, nextChunkKey } from '../chunk-sequence.js';
 import { ExitStatus } from '../../domain/exit-status.js';
 import {
   ChunkTimeoutError,
@@ -22,6 +21,7 @@ import { mapWithConcurrency } from '../../support/concurrency.js';
 import { withTimeout } from '../../support/timeout.js';
 import { FaultPoint } from '../../support/fault-points.js';
 import { AbstractStep, type StepRunParts } from '../abstract-step.js';
+import { advanceChunkSequence, nextChunkKey } from '../chunk-sequence.js';
 import type { StepEnvironment } from '../step.js';
 import type { StepListeners } from '../step-listeners.js';
 import { NOT_FAULT_TOLERANT, type ResolvedChunkOptions, type ResolvedFaultTolerance } from '../step-options.js';
@@ -39,7 +39,6 @@ export interface ChunkStepParts<I, O> extends StepRunParts {
 
 export type ChunkStepPartsFactory<I, O> = (stepExecution: StepExecution) => ChunkStepParts<I, O>;
 
-/** The step context key of the number of chunks this step has committed for its job instance. */
 /**
  * The chunk-oriented step, and the one place where a chunk commits.
  *
@@ -360,39 +359,45 @@ class ChunkCommitter<I, O> {
     if (!processor) return items.map((item) => ({ item, output: item as unknown as O }));
     if (processor.processChunk) return this.processWholeChunk(items, processor);
     if (this.processorConcurrency <= 1) return this.processInOrder(items, processor);
-    const { listeners } = this.parts;
-    return mapWithConcurrency(items, this.processorConcurrency, async (item): Promise<ProcessOutcome<I, O>> => {
-      try {
-        if (this.processListeners) await listeners.beforeProcess(item);
-        const output = (await this.retrier.call(() => processor.process(item))) ?? null;
-        if (this.processListeners) await listeners.afterProcess(item, output);
-        return { item, output };
-      } catch (error) {
-        if (this.processListeners) await listeners.onProcessError(item, error);
-        return { item, error };
-      }
-    });
+    return mapWithConcurrency(items, this.processorConcurrency, async (item) => this.processOne(item, processor));
   }
 
   /** One item after the other, awaiting only what returns a promise: a synchronous processor pays nothing per item. */
   private async processInOrder(items: readonly I[], processor: ItemProcessor<I, O>): Promise<ProcessOutcome<I, O>[]> {
-    const { listeners } = this.parts;
     const outcomes = new Array<ProcessOutcome<I, O>>(items.length);
     for (let index = 0; index < items.length; index++) {
-      const item = items[index] as I;
-      try {
-        if (this.processListeners) await listeners.beforeProcess(item);
-        let result = this.retrier.enabled ? this.retrier.call(() => processor.process(item)) : processor.process(item);
-        if (isPromiseLike(result)) result = await result;
-        const output = result ?? null;
-        if (this.processListeners) await listeners.afterProcess(item, output);
-        outcomes[index] = { item, output };
-      } catch (error) {
-        if (this.processListeners) await listeners.onProcessError(item, error);
-        outcomes[index] = { item, error };
-      }
+      const outcome = this.processOne(items[index] as I, processor);
+      outcomes[index] = isPromiseLike(outcome) ? await outcome : outcome;
     }
     return outcomes;
+  }
+
+  /** One item's outcome; synchronous when the processor is and nobody listens to processing. */
+  private processOne(item: I, processor: ItemProcessor<I, O>): ProcessOutcome<I, O> | Promise<ProcessOutcome<I, O>> {
+    if (this.processListeners) return this.processOneWithListeners(item, processor);
+    try {
+      const result = this.retrier.enabled ? this.retrier.call(() => processor.process(item)) : processor.process(item);
+      if (!isPromiseLike(result)) return { item, output: result ?? null };
+      return Promise.resolve(result).then(
+        (output): ProcessOutcome<I, O> => ({ item, output: output ?? null }),
+        (error: unknown): ProcessOutcome<I, O> => ({ item, error }),
+      );
+    } catch (error) {
+      return { item, error };
+    }
+  }
+
+  private async processOneWithListeners(item: I, processor: ItemProcessor<I, O>): Promise<ProcessOutcome<I, O>> {
+    const { listeners } = this.parts;
+    try {
+      await listeners.beforeProcess(item);
+      const output = (await this.retrier.call(() => processor.process(item))) ?? null;
+      await listeners.afterProcess(item, output);
+      return { item, output };
+    } catch (error) {
+      await listeners.onProcessError(item, error);
+      return { item, error };
+    }
   }
 
   /**
@@ -591,4 +596,3 @@ function appendAll<T>(target: T[], source: readonly T[]): void {
 function faultError(point: string): Error {
   return new InjectedFaultError(point);
 }
-

@@ -185,6 +185,8 @@ export function unpackValues(packed) {
 
 /** Record builders by shape: a thread sees few shapes, and compiling one costs a few microseconds. */
 const builders = new Map();
+/** Items whose keys vary without end (keys made from data) must not grow the cache for ever. */
+const MAX_CACHED_SHAPES = 256;
 
 /**
  * Builds the rows of columns as one object literal each, `{ "id": c0[i], "name": c1[i], ... }`,
@@ -213,6 +215,7 @@ function recordsBuilder(keys) {
         return rows;
       };
     }
+    if (builders.size >= MAX_CACHED_SHAPES) builders.clear();
     builders.set(signature, build);
   }
   return build;
